@@ -1,0 +1,61 @@
+"""The ``Engine`` interface every backend implements."""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import List, Optional, Tuple, Union
+
+from ..errors import GraphError
+
+DEFAULT_OUT = ".lk_build"
+
+
+class Engine(ABC):
+    """Compiles a system for one backend and launches it.
+
+    ``system`` is a ``System`` or its IR (``SystemSpec``); generators only ever see the IR.
+    """
+
+    name = ""
+
+    def __init__(self, out_dir: Union[str, os.PathLike] = DEFAULT_OUT):
+        self.out_dir = Path(out_dir)
+
+    @abstractmethod
+    def compile(self, system) -> Optional[Path]:
+        """Generate this engine's files under ``out_dir``; return the path of its main config."""
+
+    @abstractmethod
+    def launch(self, system, config_path, **kwargs):
+        """Run a compiled system (``config_path`` is what ``compile`` returned)."""
+
+    def validate(self, system) -> Tuple[bool, List[str]]:
+        """``(ok, problems)`` for this system on this engine."""
+        try:
+            spec = as_spec(system)
+        except GraphError as exc:
+            return False, exc.problems
+        found = spec.validate() + self.problems(spec)
+        return not found, found
+
+    def problems(self, spec) -> List[str]:
+        """Engine-specific problems on top of the IR's own validation."""
+        return []
+
+    def checked_spec(self, system):
+        """The IR, validated for this engine; raises GraphError with every problem."""
+        spec = as_spec(system)
+        found = spec.validate() + self.problems(spec)
+        if found:
+            raise GraphError(found)
+        return spec
+
+
+def as_spec(system):
+    """The IR of a ``System`` (or the IR itself)."""
+    from ..graph import SystemSpec
+
+    if isinstance(system, SystemSpec):
+        return system
+    return system.spec()

@@ -1,0 +1,117 @@
+"""The errors lkbuild raises, each with the exit code the CLI maps it to.
+
+Every message says what is wrong, where (``file:line:col`` when known) and what to do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+
+@dataclass(frozen=True)
+class Location:
+    """A position in a source file: line 1-based, column 0-based."""
+
+    file: str
+    line: int = 0
+    col: Optional[int] = None
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file
+        if self.col is None:
+            return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class LkbuildError(Exception):
+    """Base of every error lkbuild reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, location: Optional[Location] = None):
+        self.message = message
+        self.location = location
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.location is not None:
+            return f"{self.location}: {self.message}"
+        return self.message
+
+
+class UserError(LkbuildError):
+    """The user's input is wrong; fixing the input fixes the error."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """A bad option, setting or pyproject.toml entry."""
+
+
+class InspectError(UserError):
+    """The user's source cannot be read or understood (syntax error, unknown attribute...)."""
+
+
+class GraphError(UserError):
+    """The system's graph is invalid. Carries every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[str] | str, location: Optional[Location] = None):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} problems in the system:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(message, location)
+
+
+class CodecError(UserError):
+    """A value cannot be encoded, or bytes cannot be decoded, by the message codec."""
+
+
+class ComponentError(LkbuildError):
+    """A component raised while the system ran."""
+
+    exit_code = 3
+
+    def __init__(self, component: str, node: str, machine: str, phase: str, traceback_text: str):
+        self.component = component
+        self.node = node
+        self.machine = machine
+        self.phase = phase
+        self.traceback_text = traceback_text
+        super().__init__(
+            f"component '{component}' (node '{node}', machine '{machine}') raised in {phase}():\n"
+            f"{traceback_text.rstrip()}"
+        )
+
+
+class ToolError(LkbuildError):
+    """An external tool (dora, colcon, docker, pip) could not do its job."""
+
+    exit_code = 4
+
+
+class MissingToolError(ToolError):
+    def __init__(self, tool: str, how_to_install: str):
+        self.tool = tool
+        self.how_to_install = how_to_install
+        super().__init__(f"'{tool}' is not installed or not on PATH. {how_to_install}")
+
+
+class ToolFailedError(ToolError):
+    def __init__(self, cmd: Sequence[str], code: int, output_tail: str, hint: str = ""):
+        self.cmd = list(cmd)
+        self.code = code
+        self.output_tail = output_tail
+        text = f"`{' '.join(self.cmd)}` failed with exit code {code}"
+        if output_tail.strip():
+            text += ":\n" + output_tail.rstrip()
+        if hint:
+            text += "\n" + hint
+        super().__init__(text)

@@ -1,0 +1,189 @@
+"""The intermediate representation: what every generator and engine reads, never user objects."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Dict, Optional, Tuple
+
+from ..errors import ConfigError
+
+SCHEMA_VERSION = 1
+QUEUE_POLICIES = ("drop_oldest", "backpressure")
+DEFAULT_QUEUE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """An input or output port. ``required`` only means something for inputs."""
+
+    name: str
+    required: bool = True
+    annotation: Optional[str] = None
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    queue_policy: str = "drop_oldest"
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """One component: its class, how it was built, its ports and where it runs."""
+
+    name: str
+    module: str
+    qualname: str
+    file: str
+    import_root: str
+    construction: Dict[str, Any]
+    inputs: Tuple[PortSpec, ...]
+    outputs: Tuple[PortSpec, ...]
+    node: str
+    rate_hz: float
+    starts_loop: bool = False
+    config: Dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+    created_at: Optional[str] = None
+    requirements: Tuple[str, ...] = ()
+    local_modules: Tuple[str, ...] = ()
+
+    @property
+    def class_path(self) -> str:
+        return f"{self.module}:{self.qualname}"
+
+    @property
+    def is_source(self) -> bool:
+        return not self.inputs
+
+    def input(self, name: str) -> Optional[PortSpec]:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> Optional[PortSpec]:
+        return next((p for p in self.outputs if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class EdgeSpec:
+    src: str
+    output: str
+    dst: str
+    input: str
+
+    def __str__(self) -> str:
+        return f"{self.src}.{self.output} -> {self.dst}.{self.input}"
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    name: str
+    host: Optional[str] = None
+    arch: str = "x86_64"
+    platform: str = "linux"
+    python: str = "3.11"
+    base_image: Optional[str] = None
+    devices: Tuple[str, ...] = ()
+    preset: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    machine: Optional[str]
+    engine: Optional[str]
+    components: Tuple[str, ...]
+    implicit: bool = False
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """The whole system. ``validate()`` (in ``lkbuild.graph.validate``) finds every structural error."""
+
+    name: str
+    root: str
+    components: Tuple[ComponentSpec, ...]
+    edges: Tuple[EdgeSpec, ...]
+    nodes: Tuple[NodeSpec, ...]
+    machines: Tuple[MachineSpec, ...]
+    engine: Optional[str] = None
+    schema_version: int = SCHEMA_VERSION
+
+    # -- look-ups ----------------------------------------------------------------------------------
+    def component(self, name: str) -> ComponentSpec:
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def node(self, name: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def machine(self, name: str) -> MachineSpec:
+        for m in self.machines:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def node_of(self, component: str) -> NodeSpec:
+        return self.node(self.component(component).node)
+
+    def edges_into(self, component: str):
+        return [e for e in self.edges if e.dst == component]
+
+    def edges_from(self, component: str):
+        return [e for e in self.edges if e.src == component]
+
+    def validate(self):
+        """Every structural problem, as a list of messages (empty: valid)."""
+        from .validate import problems
+
+        return problems(self)
+
+    # -- serialization -------------------------------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON: identifies this IR in manifests."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "SystemSpec":
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ConfigError(
+                f"system.json has schema version {version!r}; this lkbuild reads version {SCHEMA_VERSION}. "
+                "Recompile the system with this lkbuild."
+            )
+        try:
+            return cls(
+                name=data["name"],
+                root=data["root"],
+                engine=data.get("engine"),
+                components=tuple(_component_from(c) for c in data["components"]),
+                edges=tuple(EdgeSpec(**e) for e in data["edges"]),
+                nodes=tuple(NodeSpec(**{**n, "components": tuple(n["components"])}) for n in data["nodes"]),
+                machines=tuple(MachineSpec(**{**m, "devices": tuple(m["devices"])}) for m in data["machines"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"system.json is malformed ({exc}). Recompile the system.") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> "SystemSpec":
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"system.json is not valid JSON ({exc}). Recompile the system.") from None
+
+
+def _component_from(data: Dict[str, Any]) -> ComponentSpec:
+    known = {f.name for f in fields(ComponentSpec)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["inputs"] = tuple(PortSpec(**p) for p in data["inputs"])
+    values["outputs"] = tuple(PortSpec(**p) for p in data["outputs"])
+    for key in ("requirements", "local_modules"):
+        values[key] = tuple(values.get(key, ()))
+    return ComponentSpec(**values)

@@ -1,0 +1,112 @@
+"""Where components run: ``Node`` (one OS process) on a ``Machine``."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field, replace
+from typing import Optional, Tuple, Union
+
+from .errors import ConfigError
+
+LOCAL_NODE = "local"
+LOCAL_MACHINE = "local"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A computer that runs one or more Nodes.
+
+    Example:
+        >>> jetson = Machine.preset("jetson", name="jetson", host="192.168.1.10")
+        >>> jetson.arch
+        'aarch64'
+    """
+
+    name: str
+    host: Optional[str] = None
+    arch: str = "x86_64"
+    platform: str = "linux"
+    python: str = "3.11"
+    base_image: Optional[str] = None
+    devices: Tuple[str, ...] = field(default_factory=tuple)
+    preset: Optional[str] = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "devices", tuple(self.devices))
+
+    @staticmethod
+    def preset(preset: str, name: Optional[str] = None, **overrides) -> "Machine":
+        """A Machine from a platform preset (see ``PRESETS``); keyword arguments override fields."""
+        if preset not in PRESETS:
+            known = ", ".join(sorted(PRESETS))
+            raise ConfigError(f"Unknown machine preset '{preset}'. Known presets: {known}.")
+        base = PRESETS[preset]
+        return replace(base, name=name or preset, preset=preset, **overrides)
+
+    @property
+    def pip_platforms(self) -> Tuple[str, ...]:
+        """The ``pip download --platform`` tags for this machine's wheels."""
+        return PIP_PLATFORMS[self.arch]
+
+
+PIP_PLATFORMS = {
+    "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64"),
+    "aarch64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64", "manylinux_2_17_aarch64"),
+}
+
+PRESETS = {
+    "x86_64-linux": Machine("x86_64-linux", arch="x86_64", python="3.11", base_image="debian:bookworm-slim"),
+    "jetson": Machine(
+        "jetson", arch="aarch64", python="3.10",
+        base_image="nvcr.io/nvidia/l4t-jetpack:r36.4.0", devices=("/dev/nvhost-ctrl",),
+    ),
+    "raspberry-pi": Machine("raspberry-pi", arch="aarch64", python="3.11", base_image="debian:bookworm-slim"),
+}
+
+_MACHINE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def _looks_like_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return "." in text or ":" in text
+
+
+class Node:
+    """One OS process that hosts components, on a machine, with an engine.
+
+    ``machine`` is a machine name (``"nuc"``), an address (``"192.168.1.10"``: the machine is then
+    named after the node, as ``dora daemon --machine-id <node>`` expects), or a ``Machine``.
+
+    Example:
+        >>> vision = Node("jetson", machine="192.168.1.10", engine="dora")
+        >>> vision.machine.name, vision.machine.host
+        ('jetson', '192.168.1.10')
+    """
+
+    def __init__(self, name: str, machine: Union[str, Machine, None] = None, engine: Optional[str] = None):
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"Node name must be a non-empty string. Received: name={name!r}")
+        self.name = name
+        self.engine = engine
+        self.machine = self._resolve_machine(name, machine)
+
+    @staticmethod
+    def _resolve_machine(node_name: str, machine) -> Optional[Machine]:
+        if machine is None or isinstance(machine, Machine):
+            return machine
+        if isinstance(machine, str) and machine:
+            if _looks_like_address(machine):
+                return Machine(node_name, host=machine)
+            if _MACHINE_NAME.match(machine):
+                return Machine(machine)
+        raise ConfigError(
+            f"Node '{node_name}': machine must be a machine name, an address or a Machine(...). "
+            f"Received: machine={machine!r} (of type {type(machine).__name__})"
+        )
+
+    def __repr__(self) -> str:
+        machine = self.machine.name if self.machine else None
+        return f"Node({self.name!r}, machine={machine!r}, engine={self.engine!r})"

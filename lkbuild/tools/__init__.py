@@ -1,0 +1,139 @@
+"""Wrappers around external tools. This package is the only place in lkbuild that starts processes.
+
+Every tool has ``verify()`` (installed? which version?) and domain methods built on ``run``/``start``.
+Unit tests replace ``Tool.runner`` to fake a process; e2e tests run the real thing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from ..errors import MissingToolError, ToolFailedError
+
+TAIL_LINES = 40
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+class Process:
+    """A started tool process in its own process group; ``stop()`` ends the whole group by pid."""
+
+    def __init__(self, popen: subprocess.Popen, cmd: Sequence[str], log_path: Optional[Path] = None):
+        self.popen = popen
+        self.cmd = list(cmd)
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def poll(self) -> Optional[int]:
+        return self.popen.poll()
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        return self.popen.wait(timeout)
+
+    def stop(self, grace: float = 5.0) -> int:
+        """SIGINT the group, then SIGTERM, then SIGKILL; returns the exit code."""
+        for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+            if self.popen.poll() is not None:
+                break
+            try:
+                os.killpg(self.popen.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.popen.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        self._reap_group()
+        return self.popen.wait()
+
+    def _reap_group(self) -> None:
+        """Children that outlived the leader still belong to its group: end them too."""
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def log_tail(self) -> str:
+        if self.log_path and self.log_path.exists():
+            return tail(self.log_path.read_text(errors="replace"))
+        return ""
+
+
+class Tool:
+    """One external command-line tool."""
+
+    name = ""
+    how_to_install = ""
+
+    def __init__(self, env: Optional[Mapping[str, str]] = None):
+        self.env = dict(env) if env is not None else None
+
+    def executable(self) -> str:
+        """The tool's path: the running Python's own bin directory first, then PATH."""
+        local = Path(sys.executable).parent / self.name
+        if local.exists():
+            return str(local)
+        found = shutil.which(self.name)
+        if found is None:
+            raise MissingToolError(self.name, self.how_to_install)
+        return found
+
+    def verify(self) -> str:
+        """The tool's version text; raises MissingToolError when it is not installed."""
+        return self.run(["--version"]).stdout.strip()
+
+    def environment(self, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+        env = dict(os.environ if self.env is None else self.env)
+        env.update(extra or {})
+        return env
+
+    def run(self, args: Sequence[str], cwd=None, env: Optional[Mapping[str, str]] = None,
+            timeout: Optional[float] = None, check: bool = True, hint: str = "") -> subprocess.CompletedProcess:
+        """Run to completion, capturing output; raises ToolFailedError (with the output's tail) on failure."""
+        cmd = [self.executable(), *map(str, args)]
+        try:
+            done = subprocess.run(cmd, cwd=cwd, env=self.environment(env), capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            raise ToolFailedError(cmd, -1, tail(out), f"timed out after {timeout} s") from None
+        if check and done.returncode != 0:
+            raise ToolFailedError(cmd, done.returncode, tail(done.stdout + "\n" + done.stderr), hint)
+        return done
+
+    def start(self, args: Sequence[str], cwd=None, env: Optional[Mapping[str, str]] = None,
+              log_path: Optional[Path] = None) -> Process:
+        """Start in the background, in a new process group, output to ``log_path`` (or discarded)."""
+        cmd = [self.executable(), *map(str, args)]
+        out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        try:
+            popen = subprocess.Popen(cmd, cwd=cwd, env=self.environment(env), stdout=out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            if log_path:
+                out.close()
+        return Process(popen, cmd, log_path)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+__all__: List[str] = ["Process", "Tool", "tail", "wait_until"]

@@ -1,0 +1,72 @@
+"""Rebuild a Node's components on the target from their recorded construction.
+
+The plan comes from the generated entrypoint (build-time data written by lkbuild), never from a
+message: classes are imported from the modules the build recorded, and arguments are plain data.
+"""
+from __future__ import annotations
+
+import base64
+import importlib
+import os
+import sys
+from typing import Any, Dict
+
+from . import codec
+
+
+def resolve_class(entry: Dict[str, Any]):
+    """The component class of a plan entry, importing its module from the recorded import root."""
+    module_name, qualname = entry["module"], entry["qualname"]
+    module = sys.modules.get(module_name)
+    if module is None:
+        main = sys.modules.get("__main__")
+        main_file = getattr(main, "__file__", None)
+        if main_file and entry.get("file") and os.path.abspath(main_file) == entry["file"]:
+            module = main
+    if module is None:
+        root = entry.get("import_root")
+        if root and root not in sys.path:
+            sys.path.insert(0, root)
+        module = importlib.import_module(module_name)
+    codec.register_marked(vars(module))
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def decode_argument(value, cls):
+    """Turn one recorded constructor argument back into a Python value."""
+    if isinstance(value, list):
+        return [decode_argument(v, cls) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (tag, inner), = value.items()
+        if tag == "$tuple":
+            return tuple(decode_argument(v, cls) for v in inner)
+        if tag == "$dict":
+            return {k: decode_argument(v, cls) for k, v in inner.items()}
+        if tag == "$bytes":
+            return base64.b64decode(inner)
+        if tag == "$float":
+            return float(inner)
+        if tag == "$node":
+            return None  # placement comes from the plan, not from the argument
+        if tag == "$config":
+            return cls.Config(**{k: decode_argument(v, cls) for k, v in inner.items()})
+    return {k: decode_argument(v, cls) for k, v in value.items()}
+
+
+def build_component(entry: Dict[str, Any]):
+    """Construct one component exactly as the user's program did."""
+    cls = resolve_class(entry)
+    construction = entry["construction"]
+    args = [decode_argument(v, cls) for v in construction["args"]]
+    kwargs = {k: decode_argument(v, cls) for k, v in construction["kwargs"].items()}
+    return cls(*args, **kwargs)
+
+
+def build_node(plan: Dict[str, Any]) -> Dict[str, Any]:
+    """Every component of a node plan, by name."""
+    return {entry["name"]: build_component(entry) for entry in plan["components"]}

@@ -1,0 +1,242 @@
+"""The host loop: runs one Node's components with the execution semantics every engine shares.
+
+A source fires at its rate. Any other component fires when one of its inputs receives a message and
+all its required inputs have a value; other inputs keep their latest value. Returning ``None`` sends
+nothing. With ``iterations=N`` each source fires N times and each loop starter (a component that
+defines ``initial_outputs()``) fires at most N times, then the graph drains and stops.
+
+The native engine runs every component in one Host; a dora or ROS 2 entrypoint runs one Host per Node
+and hands it what arrives from other Nodes (``receive``) and what its timers say (``fire_source``).
+"""
+from __future__ import annotations
+
+import heapq
+import time
+import traceback
+from collections import deque
+from typing import Any, Callable, Dict, List, Optional
+
+from . import codec
+from .errors import ComponentFailure
+
+Send = Callable[[str, str, bytes], None]
+Record = Callable[[str, str, bytes], None]
+
+
+class Slot:
+    """One component's runtime state."""
+
+    __slots__ = ("name", "obj", "forward", "inputs", "required", "outputs", "rate_hz", "is_source",
+                 "starts_loop", "latest", "fired", "routes", "exported", "set_up")
+
+    def __init__(self, entry: Dict[str, Any], obj: Any):
+        self.name = entry["name"]
+        self.obj = obj
+        self.forward = obj.forward
+        self.inputs = tuple(name for name, _ in entry["inputs"])
+        self.required = frozenset(name for name, required in entry["inputs"] if required)
+        self.outputs = tuple(entry["outputs"])
+        self.rate_hz = float(entry["rate_hz"])
+        self.is_source = not self.inputs
+        self.starts_loop = bool(entry.get("starts_loop"))
+        self.latest: Dict[str, Any] = {}
+        self.fired = 0
+        self.routes: Dict[str, List] = {name: [] for name in self.outputs}
+        self.exported = set()
+        self.set_up = False
+
+
+class Host:
+    """Runs a set of components and moves messages between them.
+
+    Args:
+        plan: the node plan (see ``lkbuild.engines.plan``): components, local routes, exports.
+        instances: the built component objects, by name.
+        send: called with (component, output, payload) for outputs that leave this host.
+        record: called with (component, output, payload) for every message sent.
+        strict: pass every in-process message through the codec, as a remote hop would.
+        iterations: how many times each source (and loop starter) fires; None: unbounded.
+    """
+
+    def __init__(self, plan: Dict[str, Any], instances: Dict[str, Any], *, send: Optional[Send] = None,
+                 record: Optional[Record] = None, strict: bool = True, iterations: Optional[int] = None):
+        self.node = plan.get("node", "local")
+        self.machine = plan.get("machine") or "local"
+        self.slots = [Slot(entry, instances[entry["name"]]) for entry in plan["components"]]
+        self.by_name = {s.name: s for s in self.slots}
+        for src, output, dst, port in plan.get("routes", ()):
+            self.by_name[src].routes[output].append((self.by_name[dst], port))
+        for src, output in plan.get("exports", ()):
+            self.by_name[src].exported.add(output)
+        self.send = send
+        self.record = record
+        self.strict = strict
+        self.iterations = iterations
+        self.queue: deque = deque()
+        self.messages = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """``setup()`` every component in order; on failure, tear down those already set up."""
+        for slot in self.slots:
+            self._call(slot, "setup", slot.obj.setup)
+            slot.set_up = True
+
+    def teardown(self) -> None:
+        """``teardown()`` every component set up, in reverse order; raises the first failure after all ran."""
+        first = None
+        for slot in reversed(self.slots):
+            if not slot.set_up:
+                continue
+            slot.set_up = False
+            try:
+                self._call(slot, "teardown", slot.obj.teardown)
+            except ComponentFailure as exc:
+                first = first or exc
+        if first is not None:
+            raise first
+
+    def start_loops(self) -> None:
+        """Send the initial outputs of every loop starter."""
+        for slot in self.slots:
+            if slot.starts_loop:
+                self._emit_result(slot, self._call(slot, "initial_outputs", slot.obj.initial_outputs))
+
+    # -- events ---------------------------------------------------------------------------------------------
+    def exhausted(self, slot: Slot) -> bool:
+        return self.iterations is not None and (slot.is_source or slot.starts_loop) and slot.fired >= self.iterations
+
+    def fire_source(self, name: str) -> bool:
+        """Fire a source once (then drain); False when it has fired its iterations."""
+        slot = self.by_name[name]
+        if self.exhausted(slot):
+            return False
+        self._fire(slot)
+        self.drain()
+        return not self.exhausted(slot)
+
+    def receive(self, dst: str, port: str, payload) -> None:
+        """A message from another Node: decode it and queue it for ``dst.port`` (call ``drain`` next)."""
+        self.queue.append((self.by_name[dst], port, codec.decode(payload)))
+
+    def drain(self, deadline: Optional[float] = None) -> None:
+        """Deliver queued messages, firing components, until nothing is left (or the deadline passes)."""
+        queue = self.queue
+        while queue:
+            if deadline is not None and time.monotonic() >= deadline:
+                queue.clear()
+                return
+            slot, port, value = queue.popleft()
+            slot.latest[port] = value
+            if slot.required.issubset(slot.latest) and not self.exhausted(slot):
+                self._fire(slot)
+
+    def sources(self) -> List[Slot]:
+        return [s for s in self.slots if s.is_source]
+
+    def done(self) -> bool:
+        """Nothing left to do on this host: every source and loop starter is exhausted, nothing queued."""
+        if self.queue:
+            return False
+        clocks = [s for s in self.slots if s.is_source or s.starts_loop]
+        return self.iterations is not None and all(self.exhausted(s) for s in clocks)
+
+    # -- firing ---------------------------------------------------------------------------------------------
+    def _call(self, slot: Slot, phase: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            raise ComponentFailure(slot.name, self.node, self.machine, phase, traceback.format_exc()) from None
+
+    def _fire(self, slot: Slot) -> None:
+        slot.fired += 1
+        result = self._call(slot, "forward", slot.forward, **slot.latest)
+        if result is not None and slot.outputs:
+            self._emit_result(slot, result)
+
+    def _emit_result(self, slot: Slot, result) -> None:
+        if result is None:
+            return
+        outputs = slot.outputs
+        if len(outputs) == 1:
+            self._emit(slot, outputs[0], result)
+        elif isinstance(result, dict):
+            for key, value in result.items():
+                if key not in slot.routes:
+                    self._bad_result(slot, f"returned output '{key}', which is not declared "
+                                           f"(outputs = {outputs!r})")
+                if value is not None:
+                    self._emit(slot, key, value)
+        elif isinstance(result, tuple):
+            if len(result) != len(outputs):
+                self._bad_result(slot, f"returned a tuple of {len(result)} values for {len(outputs)} outputs "
+                                       f"{outputs!r}")
+            for key, value in zip(outputs, result):
+                if value is not None:
+                    self._emit(slot, key, value)
+        elif outputs:
+            self._bad_result(slot, f"has {len(outputs)} outputs {outputs!r} and returned a "
+                                   f"{type(result).__name__}; return a dict or a tuple in declared order")
+
+    def _bad_result(self, slot: Slot, what: str):
+        raise ComponentFailure(slot.name, self.node, self.machine, "forward",
+                               f"ValueError: component '{slot.name}' {what}\n")
+
+    def _emit(self, slot: Slot, output: str, value) -> None:
+        self.messages += 1
+        routes = slot.routes[output]
+        exported = output in slot.exported
+        if self.strict or exported or self.record is not None:
+            try:
+                payload = codec.encode(value)
+            except codec.CodecError as exc:
+                raise ComponentFailure(slot.name, self.node, self.machine, "forward",
+                                       f"CodecError: output '{output}': {exc}\n") from None
+            if self.record is not None:
+                self.record(slot.name, output, payload)
+            if exported and self.send is not None:
+                self.send(slot.name, output, payload)
+            if self.strict:
+                for dst, port in routes:
+                    self.queue.append((dst, port, codec.decode(payload)))
+                return
+        for dst, port in routes:
+            self.queue.append((dst, port, value))
+
+    # -- the in-process scheduler (native engine) -----------------------------------------------------------
+    def run(self, duration: Optional[float] = None, realtime: bool = True,
+            should_stop: Optional[Callable[[], bool]] = None) -> None:
+        """Set up, fire sources at their rates until done (or ``duration`` s), drain, tear down."""
+        start = time.monotonic()
+        deadline = start + duration if duration is not None else None
+        try:
+            self._run(start, duration, deadline, realtime, should_stop)
+        except BaseException:
+            try:
+                self.teardown()
+            except ComponentFailure:
+                pass  # the first error is the one to report
+            raise
+        self.teardown()
+
+    def _run(self, start, duration, deadline, realtime, should_stop) -> None:
+        self.setup()
+        self.start_loops()
+        self.drain(deadline)
+        timers = [(0.0, i, slot) for i, slot in enumerate(self.sources())]
+        heapq.heapify(timers)
+        while timers:
+            at, i, slot = heapq.heappop(timers)
+            if duration is not None and at >= duration:
+                break
+            if realtime:
+                delay = start + at - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if should_stop is not None and should_stop():
+                break
+            if self.fire_source(slot.name):
+                heapq.heappush(timers, (at + 1.0 / slot.rate_hz, i, slot))
+            self.drain(deadline)
