@@ -14,6 +14,17 @@ from .errors import GraphError
 from .node import LOCAL_NODE, Node
 
 DEFAULT_OUT = ".lk_build"
+# True while lkbuild imports a user's file to read its system: running it then would be a surprise.
+BUILD_MODE = False
+
+
+def _refuse_in_build_mode(what: str) -> None:
+    if BUILD_MODE:
+        raise GraphError(
+            f"system.{what}() runs while lkbuild imports this file to read the system. Guard it with "
+            "`if __name__ == \"__main__\":` so it runs only when the file is executed directly.",
+            _user_location(),
+        )
 
 
 class System:
@@ -156,6 +167,7 @@ class System:
         """Generate everything the engine needs under ``out`` (default ``.lk_build``); returns its config path."""
         from .engines import get_engine
 
+        _refuse_in_build_mode("compile")
         return get_engine(self.engine_name(engine), out_dir=out).compile(self)
 
     def launch(self, engine: Optional[str] = None, iterations: Optional[int] = None,
@@ -164,6 +176,7 @@ class System:
         """Compile, then run. ``iterations``: each source fires N times, then the graph drains and stops."""
         from .engines import get_engine
 
+        _refuse_in_build_mode("launch")
         runner = get_engine(self.engine_name(engine), out_dir=out)
         config_path = runner.compile(self)
         if coordinator_addr is not None:

@@ -1,0 +1,91 @@
+"""The ``lkbuild`` command line: one module per command, one error handler for all of them."""
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from ..errors import LkbuildError
+from .app import App
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+BUG_REPORT = "This is a bug in lkbuild. Run again with --debug for the traceback and report it."
+
+
+class LkbuildGroup(click.Group):
+    """Maps every LkbuildError to its message and exit code; tracebacks only with --debug."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LkbuildError as exc:
+            if _debug(ctx):
+                traceback.print_exc()
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; everything lkbuild started was stopped.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # a bug: say so plainly
+            if _debug(ctx):
+                raise
+            click.echo(f"Error: internal error: {type(exc).__name__}: {exc}\n{BUG_REPORT}", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.debug)
+
+
+@click.group(cls=LkbuildGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.option("-C", "--directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run as if lkbuild was started in this directory.")
+@click.version_option(package_name="lkbuild")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, directory):
+    """Compile one robot program — Python Components composed into a System — to native, dora-rs,
+    ROS 2 and per-machine deploy bundles.
+
+    SYSTEM arguments are `path/to/robot.py:attribute`, `path/to/robot.py` (the one System in it), or
+    omitted to use `system = "..."` under [tool.lkbuild] in pyproject.toml.
+
+    \b
+    Typical use:
+      lkbuild check robot.py              find every problem, with file:line
+      lkbuild launch robot.py -n 100      run it natively, each source firing 100 times
+      lkbuild compile robot.py -e dora    write .lk_build/dora/dataflow.yaml
+    """
+    app = App.create(debug=debug, directory=directory)
+    ctx.obj = app
+    ctx.default_map = app.default_map()
+
+
+def _register() -> None:
+    from .check import check
+    from .clean import clean
+    from .compile import compile_command
+    from .graph import graph
+    from .inspect import inspect_command
+    from .launch import launch
+
+    for command in (check, inspect_command, compile_command, launch, graph, clean):
+        main.add_command(command)
+    try:
+        from .bundle import bundle
+    except ImportError:  # the bundle command ships with the bundler
+        return
+    main.add_command(bundle)
+
+
+_register()
+
+__all__ = ["main"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

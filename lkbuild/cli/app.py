@@ -1,0 +1,45 @@
+"""The application object every command receives (``ctx.obj``)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from ..loader import project_settings
+
+# [tool.lkbuild] keys that become option defaults, and the commands that take them.
+_DEFAULTS = {
+    "engine": ("compile", "launch", "bundle"),
+    "out": ("compile", "launch", "bundle", "clean"),
+    "iterations": ("launch",),
+}
+
+
+@dataclass
+class App:
+    debug: bool = False
+    cwd: Path = field(default_factory=Path.cwd)
+    settings: Dict[str, Any] = field(default_factory=dict)
+    pyproject: Optional[Path] = None
+
+    @classmethod
+    def create(cls, debug: bool = False, directory: Optional[Path] = None) -> "App":
+        if directory is not None:
+            os.chdir(directory)
+        settings, pyproject = project_settings(Path.cwd())
+        return cls(debug=debug, cwd=Path.cwd(), settings=settings, pyproject=pyproject)
+
+    def default_map(self) -> Dict[str, Dict[str, Any]]:
+        """Option defaults from [tool.lkbuild] (an option on the command line wins)."""
+        defaults: Dict[str, Dict[str, Any]] = {}
+        for key, commands in _DEFAULTS.items():
+            if key in self.settings:
+                for command in commands:
+                    defaults.setdefault(command, {})[key] = self.settings[key]
+        return defaults
+
+    def load_system(self, target: Optional[str]):
+        from ..loader import load_system
+
+        return load_system(target, self.cwd)

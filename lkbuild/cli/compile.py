@@ -1,0 +1,45 @@
+"""``lkbuild compile``: generate an engine's files under the build directory."""
+from __future__ import annotations
+
+import click
+
+from .options import engine_option, out_option, system_argument
+
+
+def compile_system(app, system, engine, out):
+    """Load, compile, and return (loaded system, engine name, config path)."""
+    from ..engines import get_engine
+
+    loaded = app.load_system(system)
+    name = loaded.engine_name(engine)
+    runner = get_engine(name, out_dir=out)
+    config_path = runner.compile(loaded)
+    write_makefile(loaded, out)
+    return loaded, runner, config_path
+
+
+def write_makefile(loaded, out) -> None:
+    """The top-level build Makefile (per-machine bundle/image/save targets), when the bundler is present."""
+    try:
+        from ..generators import make
+    except ImportError:
+        return
+    from ..output import write_tree
+
+    write_tree(out, make.generate(loaded.spec(), {"out": str(out)}))
+
+
+@click.command("compile")
+@system_argument
+@engine_option()
+@out_option
+@click.pass_obj
+def compile_command(app, system, engine, out):
+    """Generate everything ENGINE needs for SYSTEM under the build directory.
+
+    A failed compile leaves the previous build directory untouched.
+    """
+    loaded, runner, config_path = compile_system(app, system, engine, out)
+    spec = loaded.spec()
+    click.echo(f"Compiled system '{spec.name}' ({len(spec.components)} components, {len(spec.nodes)} nodes) "
+               f"for {runner.name}: {config_path}")

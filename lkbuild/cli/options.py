@@ -1,0 +1,19 @@
+"""Arguments and options shared by several commands."""
+from __future__ import annotations
+
+import click
+
+system_argument = click.argument("system", required=False, metavar="[SYSTEM]")
+
+
+def engine_option(default=None):
+    return click.option(
+        "-e", "--engine", default=default, metavar="ENGINE",
+        help="native, dora or ros2. Default: the engine the system's Nodes name, else native.",
+    )
+
+
+out_option = click.option(
+    "-o", "--out", default=".lk_build", show_default=True, metavar="DIR",
+    help="Build directory for generated files.",
+)
