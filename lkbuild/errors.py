@@ -4,6 +4,7 @@ Every message says what is wrong, where (``file:line:col`` when known) and what 
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -16,12 +17,21 @@ class Location:
     line: int = 0
     col: Optional[int] = None
 
+    @property
+    def display_file(self) -> str:
+        """The file relative to the working directory when it lies below it (as compilers print it)."""
+        try:
+            rel = os.path.relpath(self.file)
+        except ValueError:
+            return self.file
+        return self.file if rel.startswith("..") else rel
+
     def __str__(self) -> str:
         if not self.line:
-            return self.file
+            return self.display_file
         if self.col is None:
-            return f"{self.file}:{self.line}"
-        return f"{self.file}:{self.line}:{self.col}"
+            return f"{self.display_file}:{self.line}"
+        return f"{self.display_file}:{self.line}:{self.col}"
 
 
 class LkbuildError(Exception):

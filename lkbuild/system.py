@@ -267,5 +267,5 @@ def component_spec(c: Component):
         starts_loop=c.starts_loop,
         config=_jsonable(c.config) if c.config is not None else {},
         line=line,
-        created_at=str(c._lk_created_at) if c._lk_created_at else None,
+        created_at=f"{c._lk_created_at.file}:{c._lk_created_at.line}" if c._lk_created_at else None,
     )

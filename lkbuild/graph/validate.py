@@ -5,6 +5,7 @@ import re
 from collections import Counter
 from typing import List
 
+from ..errors import Location
 from .spec import QUEUE_POLICIES, SystemSpec
 
 # Valid as a dora node id, a ROS 2 node name, a ROS 2 topic segment and a Python identifier.
@@ -29,7 +30,10 @@ def _at(spec: SystemSpec, component: str) -> str:
         where = spec.component(component).created_at
     except KeyError:
         return ""
-    return f"{where}: " if where else ""
+    if not where:
+        return ""
+    file, _, line = where.rpartition(":")
+    return f"{Location(file, int(line) if line.isdigit() else 0)}: "
 
 
 def _names(spec: SystemSpec, found: List[str]) -> None:
