@@ -98,6 +98,21 @@ class _Ports:
         return f"<{self._kind}s of {self._component.name}: {', '.join(self._names)}>"
 
 
+class _CallOutputs(_Ports):
+    """What a functional call returns for several outputs: handles by name, and unpacking gives handles.
+
+    ``dets, debug = detector(image=camera.out)`` must bind handles (as Keras binds tensors); the names
+    would silently become values on the next call.
+    """
+
+    def __init__(self, ports: _Ports):
+        self._component, self._names, self._kind, self._handles = (
+            ports._component, ports._names, ports._kind, ports._handles)
+
+    def __iter__(self):
+        return (self._handles[name] for name in self._names)
+
+
 class _OutputsAttribute:
     """``Cls.outputs`` is the tuple of names; ``instance.outputs`` gives the output handles."""
 
@@ -253,6 +268,15 @@ class Component(metaclass=ComponentMeta):
     def __call__(self, *args, **kwargs):
         """With port handles: record edges and return the output handle(s). With values: run forward."""
         values = list(args) + list(kwargs.values())
+        for value in values:
+            if isinstance(value, _Ports) and value._kind == "output":
+                owner = value._component.name
+                raise GraphError(
+                    f"Component '{self.name}' was called with all the outputs of '{owner}' "
+                    f"({', '.join(value._names)}); pass one of them, e.g. {owner}.outputs.{value._names[0]}."
+                    if value._names else
+                    f"Component '{self.name}' was called with the outputs of '{owner}', which has none."
+                )
         handles = [v for v in values if isinstance(v, OutputPort)]
         if not handles:
             return self.forward(*args, **kwargs)
@@ -277,7 +301,7 @@ class Component(metaclass=ComponentMeta):
         ports = self._lk_output_ports
         if len(ports) == 1:
             return ports[0]
-        return ports if len(ports) else None
+        return _CallOutputs(ports) if len(ports) else None
 
     def forward(self, *args, **kwargs):  # pragma: no cover - always overridden
         raise NotImplementedError(f"{type(self).__name__} must define forward()")

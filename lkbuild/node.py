@@ -34,20 +34,24 @@ class Machine:
     def __post_init__(self):
         object.__setattr__(self, "devices", tuple(self.devices))
 
-    @staticmethod
-    def preset(preset: str, name: Optional[str] = None, **overrides) -> "Machine":
-        """A Machine from a platform preset (see ``PRESETS``); keyword arguments override fields."""
-        if preset not in PRESETS:
-            known = ", ".join(sorted(PRESETS))
-            raise ConfigError(f"Unknown machine preset '{preset}'. Known presets: {known}.")
-        base = PRESETS[preset]
-        return replace(base, name=name or preset, preset=preset, **overrides)
-
     @property
     def pip_platforms(self) -> Tuple[str, ...]:
         """The ``pip download --platform`` tags for this machine's wheels."""
         return PIP_PLATFORMS[self.arch]
 
+
+def _from_preset(preset: str, name: Optional[str] = None, **overrides) -> Machine:
+    """A Machine from a platform preset (see ``PRESETS``); keyword arguments override fields."""
+    if preset not in PRESETS:
+        known = ", ".join(sorted(PRESETS))
+        raise ConfigError(f"Unknown machine preset '{preset}'. Known presets: {known}.")
+    base = PRESETS[preset]
+    return replace(base, name=name or preset, preset=preset, **overrides)
+
+
+# Attached after the class body: defined inside it, the method would become the default value of the
+# ``preset`` field (every Machine would then carry a function, which cannot be written to system.json).
+Machine.preset = staticmethod(_from_preset)  # type: ignore[assignment]
 
 PIP_PLATFORMS = {
     "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64"),

@@ -45,6 +45,20 @@ def as_component_error(exc: ComponentFailure) -> ComponentError:
     return ComponentError(exc.component, exc.node, exc.machine, exc.phase, exc.traceback_text)
 
 
+def placed_plan(spec: SystemSpec):
+    """The plan of the whole system in one host, each component labelled with its own node and machine.
+
+    The native engine runs every Node in this process, but an error must still say where the component
+    would run, as it does on dora and ROS 2.
+    """
+    plan = node_plan(spec)
+    for entry in plan["components"]:
+        node = spec.node_of(entry["name"])
+        entry["node"] = node.name
+        entry["machine"] = node.machine or "local"
+    return plan
+
+
 def build_instances(plan):
     """The node's components rebuilt from their recorded construction; failures name the component."""
     instances = {}
@@ -52,7 +66,8 @@ def build_instances(plan):
         try:
             instances[entry["name"]] = build.build_component(entry)
         except Exception:
-            raise ComponentError(entry["name"], plan["node"], plan["machine"], "__init__",
+            raise ComponentError(entry["name"], entry.get("node", plan["node"]),
+                                 entry.get("machine", plan["machine"]), "__init__",
                                  traceback.format_exc()) from None
     return instances
 
@@ -73,7 +88,7 @@ class NativeEngine(Engine):
         if iterations is not None and iterations < 0:
             raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
         spec = read_system_json(config_path) if config_path else self.checked_spec(system)
-        plan = node_plan(spec)
+        plan = placed_plan(spec)
         instances = build_instances(plan)
         recorder = record.Recorder(str(record_dir)) if record_dir else None
         runner = host.Host(plan, instances, record=recorder, strict=True, iterations=iterations)

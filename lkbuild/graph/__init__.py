@@ -5,6 +5,8 @@ from .spec import (
     SCHEMA_VERSION,
     ComponentSpec,
     EdgeSpec,
+    FieldSpec,
+    ImportSpec,
     MachineSpec,
     NodeSpec,
     PortSpec,
@@ -13,6 +15,6 @@ from .spec import (
 from .validate import problems
 
 __all__ = [
-    "DEFAULT_QUEUE_SIZE", "QUEUE_POLICIES", "SCHEMA_VERSION", "ComponentSpec", "EdgeSpec", "MachineSpec",
-    "NodeSpec", "PortSpec", "SystemSpec", "problems",
+    "DEFAULT_QUEUE_SIZE", "QUEUE_POLICIES", "SCHEMA_VERSION", "ComponentSpec", "EdgeSpec", "FieldSpec", "ImportSpec",
+    "MachineSpec", "NodeSpec", "PortSpec", "SystemSpec", "problems",
 ]

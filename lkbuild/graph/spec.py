@@ -25,6 +25,25 @@ class PortSpec:
 
 
 @dataclass(frozen=True)
+class FieldSpec:
+    """A field of a component's Config dataclass, as written in the source."""
+
+    name: str
+    annotation: Optional[str] = None
+    default: Optional[str] = None  # source text of the default; None when the field has none
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """A third-party module a component needs, and why (read from the source by ``lkbuild.inspect``)."""
+
+    module: str  # top-level import name, e.g. "cv2"
+    requirement: str  # "opencv-python==4.10.0.84"; unpinned when it is not installed where lkbuild ran
+    used: bool  # True: the class's code uses it; False: its module imports it, so importing needs it
+    where: str  # "file:line:col" of the import statement
+
+
+@dataclass(frozen=True)
 class ComponentSpec:
     """One component: its class, how it was built, its ports and where it runs."""
 
@@ -43,7 +62,11 @@ class ComponentSpec:
     line: int = 0
     created_at: Optional[str] = None
     requirements: Tuple[str, ...] = ()
-    local_modules: Tuple[str, ...] = ()
+    local_modules: Tuple[str, ...] = ()  # files a bundle must copy, relative to SystemSpec.root
+    class_at: Optional[str] = None  # "file:line:col" of the class name
+    forward_at: Optional[str] = None
+    config_fields: Tuple[FieldSpec, ...] = ()
+    imports: Tuple[ImportSpec, ...] = ()
 
     @property
     def class_path(self) -> str:
@@ -186,4 +209,6 @@ def _component_from(data: Dict[str, Any]) -> ComponentSpec:
     values["outputs"] = tuple(PortSpec(**p) for p in data["outputs"])
     for key in ("requirements", "local_modules"):
         values[key] = tuple(values.get(key, ()))
+    values["config_fields"] = tuple(FieldSpec(**f) for f in data.get("config_fields", ()))
+    values["imports"] = tuple(ImportSpec(**i) for i in data.get("imports", ()))
     return ComponentSpec(**values)

@@ -13,7 +13,8 @@ NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # A ROS 2 package name (REP 144), used for the system.
 SYSTEM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MACHINE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
-_NUMERIC = {"int": 0, "float": 1, "complex": 2}
+# The numeric tower: an output of a lower rank may feed an input of a higher one (bool -> int -> float).
+_NUMERIC = {"bool": 0, "int": 1, "float": 2, "complex": 3}
 
 
 def problems(spec: SystemSpec) -> List[str]:
@@ -108,10 +109,15 @@ def _edges(spec: SystemSpec, found: List[str]) -> None:
 
 
 def _simple_type(annotation):
-    if not annotation:
+    """The bare class name of a plain annotation; None for what is not compared (Any, generics, unions).
+
+    Only the last dotted part counts: the same class reads ``np.ndarray`` in a string annotation and
+    ``numpy.ndarray`` when evaluated, and that must not look like a mismatch.
+    """
+    if not annotation or not re.match(r"^[A-Za-z_][\w.]*$", annotation):
         return None
-    text = annotation.rsplit(".", 1)[-1] if annotation.startswith(("builtins.",)) else annotation
-    if text in ("Any", "typing.Any", "object") or not re.match(r"^[A-Za-z_][\w.]*$", text):
+    text = annotation.rsplit(".", 1)[-1]
+    if text in ("Any", "object"):
         return None
     return text
 
@@ -153,10 +159,12 @@ def _placement(spec: SystemSpec, found: List[str]) -> None:
 def _reachability(spec: SystemSpec, found: List[str]) -> None:
     """Which components can ever fire; a component in a loop that can never start is an error."""
     by_name = {c.name: c for c in spec.components}
+    # Only edges between real ports count: a broken edge is already reported and must not make a loop.
+    valid = [e for e in spec.edges if e.src in by_name and e.dst in by_name
+             and by_name[e.src].output(e.output) is not None and by_name[e.dst].input(e.input) is not None]
     into = {c.name: {} for c in spec.components}
-    for e in spec.edges:
-        if e.dst in into and e.src in by_name:
-            into[e.dst][e.input] = e.src
+    for e in valid:
+        into[e.dst][e.input] = e.src
     has_value = {c.name for c in spec.components if c.is_source or c.starts_loop}
     can_fire = {c.name for c in spec.components if c.is_source}
     changed = True
@@ -176,10 +184,11 @@ def _reachability(spec: SystemSpec, found: List[str]) -> None:
     stuck = [c for c in spec.components if c.name not in can_fire and not c.is_source]
     if not stuck:
         return
-    cyclic = _in_cycles(spec)
+    cyclic = _in_cycles(spec, valid)
     for c in stuck:
         required = [p.name for p in c.inputs if p.required]
-        if any((c.name, p) not in {(e.dst, e.input) for e in spec.edges} for p in required):
+        feeds = into[c.name]
+        if any(p not in feeds for p in required):
             continue  # already reported as unconnected
         if c.name in cyclic:
             found.append(
@@ -188,15 +197,21 @@ def _reachability(spec: SystemSpec, found: List[str]) -> None:
                 "or make one loop input optional (give it a default in forward())."
             )
         else:
-            found.append(f"{_at(spec, c.name)}component '{c.name}' can never fire: none of its required inputs "
-                         "is fed by a component that runs.")
+            dead = [f"required input '{c.name}.{p}' is fed by '{feeds[p]}', which never fires"
+                    for p in required if feeds[p] not in has_value]
+            if dead:
+                why = "; ".join(dead) + "."
+            elif not feeds:
+                why = "none of its inputs is connected. Wire one, or remove the component."
+            else:
+                why = f"every component feeding it never fires ({', '.join(sorted(set(feeds.values())))})."
+            found.append(f"{_at(spec, c.name)}component '{c.name}' can never fire: {why}")
 
 
-def _in_cycles(spec: SystemSpec) -> set:
+def _in_cycles(spec: SystemSpec, edges) -> set:
     succ = {c.name: set() for c in spec.components}
-    for e in spec.edges:
-        if e.src in succ and e.dst in succ:
-            succ[e.src].add(e.dst)
+    for e in edges:
+        succ[e.src].add(e.dst)
 
     def reaches(start, goal):
         seen, todo = set(), [start]

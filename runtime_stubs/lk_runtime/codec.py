@@ -30,6 +30,9 @@ _I64 = struct.Struct("<q")
 _F64 = struct.Struct("<d")
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
+_INT_MESSAGE = MAGIC + b"i"
+_FLOAT_MESSAGE = MAGIC + b"f"
+
 _registry_by_name: Dict[str, type] = {}
 _registry_by_type: Dict[type, str] = {}
 
@@ -66,6 +69,12 @@ def register_marked(namespace: Dict[str, Any]) -> None:
 # -- encoding -----------------------------------------------------------------------------------------------
 def encode(value: Any) -> bytes:
     """Encode a value into bytes. Raises CodecError for a value the codec does not carry."""
+    t = type(value)
+    # A bare number is the most common small message: the same bytes as the general path, built directly.
+    if t is float:
+        return _FLOAT_MESSAGE + _F64.pack(value)
+    if t is int and _INT64_MIN <= value <= _INT64_MAX:
+        return _INT_MESSAGE + _I64.pack(value)
     parts = [MAGIC]
     _encode(value, parts, 0, [len(MAGIC)])
     return b"".join(parts)
@@ -120,7 +129,7 @@ def _encode(value, parts, depth, size):
         for f in fields:
             _encode(f.name, parts, depth + 1, size)
             _encode(getattr(value, f.name), parts, depth + 1, size)
-    elif dataclasses.is_dataclass(value):
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         raise CodecError(
             f"dataclass {t.__qualname__} is not registered with the codec; decorate it with "
             "@lkbuild.message (or lk_runtime.codec.register) so it can travel between processes."
@@ -151,19 +160,25 @@ def _encode_array(array, parts, size):
     head += b"".join(_U64.pack(n) for n in array.shape) + _U64.pack(array.nbytes)
     pad = (-(size[0] + len(head))) % 8
     parts.append(head + b"\0" * pad)
-    parts.append(memoryview(array).cast("B") if array.nbytes else b"")
+    # A uint8 view, not memoryview(array): the buffer protocol refuses some dtypes (big-endian long double).
+    parts.append(memoryview(array.reshape(-1).view(np.uint8)) if array.nbytes else b"")
     size[0] += len(head) + pad + array.nbytes
 
 
 # -- decoding -----------------------------------------------------------------------------------------------
 def decode(data) -> Any:
     """Decode bytes made by ``encode``. Malformed input raises CodecError, never anything else."""
-    try:
+    if type(data) is bytes:
+        if len(data) == 12:  # a bare number, encode's fast path
+            head = data[:4]
+            if head == _INT_MESSAGE:
+                return _I64.unpack_from(data, 4)[0]
+            if head == _FLOAT_MESSAGE:
+                return _F64.unpack_from(data, 4)[0]
+        # bytes are always one contiguous run of unsigned bytes: the buffer checks are for everything else.
         view = memoryview(data)
-    except TypeError:
-        raise CodecError(f"cannot decode a value of type {type(data).__name__}; expected bytes") from None
-    if view.ndim != 1 or view.itemsize != 1:
-        view = view.cast("B")
+    else:
+        view = _byte_view(data)
     if bytes(view[:3]) != MAGIC:
         raise CodecError("not an lkbuild message (bad magic); was it encoded by a different codec?")
     try:
@@ -175,6 +190,22 @@ def decode(data) -> Any:
     if end != len(view):
         raise CodecError(f"malformed message: {len(view) - end} trailing bytes")
     return value
+
+
+def _byte_view(data) -> memoryview:
+    """A flat view of unsigned bytes over any buffer (a pyarrow buffer, a memoryview...)."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise CodecError(f"cannot decode a value of type {type(data).__name__}; expected bytes") from None
+    if not view.c_contiguous:
+        raise CodecError("cannot decode a non-contiguous buffer; pass the message's bytes")
+    if view.ndim != 1 or view.format != "B":
+        try:
+            view = view.cast("B")
+        except (TypeError, ValueError):
+            raise CodecError(f"cannot decode a buffer of format {view.format!r}; pass the message's bytes") from None
+    return view
 
 
 def _need(view, pos, n):

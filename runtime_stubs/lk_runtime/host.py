@@ -27,10 +27,14 @@ class Slot:
     """One component's runtime state."""
 
     __slots__ = ("name", "obj", "forward", "inputs", "required", "outputs", "rate_hz", "is_source",
-                 "starts_loop", "latest", "fired", "routes", "exported", "set_up")
+                 "starts_loop", "latest", "fired", "routes", "exported", "set_up", "node", "machine")
 
-    def __init__(self, entry: Dict[str, Any], obj: Any):
+    def __init__(self, entry: Dict[str, Any], obj: Any, node: str = "local", machine: str = "local"):
         self.name = entry["name"]
+        # Errors name where the component was placed; an entry may say so itself when one host runs the
+        # components of several Nodes (the native engine).
+        self.node = entry.get("node") or node
+        self.machine = entry.get("machine") or machine
         self.obj = obj
         self.forward = obj.forward
         self.inputs = tuple(name for name, _ in entry["inputs"])
@@ -62,7 +66,8 @@ class Host:
                  record: Optional[Record] = None, strict: bool = True, iterations: Optional[int] = None):
         self.node = plan.get("node", "local")
         self.machine = plan.get("machine") or "local"
-        self.slots = [Slot(entry, instances[entry["name"]]) for entry in plan["components"]]
+        self.slots = [Slot(entry, instances[entry["name"]], self.node, self.machine)
+                      for entry in plan["components"]]
         self.by_name = {s.name: s for s in self.slots}
         for src, output, dst, port in plan.get("routes", ()):
             self.by_name[src].routes[output].append((self.by_name[dst], port))
@@ -97,7 +102,9 @@ class Host:
             raise first
 
     def start_loops(self) -> None:
-        """Send the initial outputs of every loop starter."""
+        """Send the initial outputs of every loop starter (none with ``iterations=0``: nothing runs)."""
+        if self.iterations == 0:
+            return
         for slot in self.slots:
             if slot.starts_loop:
                 self._emit_result(slot, self._call(slot, "initial_outputs", slot.obj.initial_outputs))
@@ -127,8 +134,9 @@ class Host:
                 queue.clear()
                 return
             slot, port, value = queue.popleft()
-            slot.latest[port] = value
-            if slot.required.issubset(slot.latest) and not self.exhausted(slot):
+            latest = slot.latest
+            latest[port] = value
+            if slot.required.issubset(latest) and not self.exhausted(slot):
                 self._fire(slot)
 
     def sources(self) -> List[Slot]:
@@ -146,13 +154,20 @@ class Host:
         try:
             return fn(*args, **kwargs)
         except Exception:
-            raise ComponentFailure(slot.name, self.node, self.machine, phase, traceback.format_exc()) from None
+            raise ComponentFailure(slot.name, slot.node, slot.machine, phase, traceback.format_exc()) from None
 
     def _fire(self, slot: Slot) -> None:
         slot.fired += 1
-        result = self._call(slot, "forward", slot.forward, **slot.latest)
+        # The hot path: _call's work inlined, and a single output sent without _emit_result's checks.
+        try:
+            result = slot.forward(**slot.latest)
+        except Exception:
+            raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", traceback.format_exc()) from None
         if result is not None and slot.outputs:
-            self._emit_result(slot, result)
+            if len(slot.outputs) == 1:
+                self._emit(slot, slot.outputs[0], result)
+            else:
+                self._emit_result(slot, result)
 
     def _emit_result(self, slot: Slot, result) -> None:
         if result is None:
@@ -161,10 +176,12 @@ class Host:
         if len(outputs) == 1:
             self._emit(slot, outputs[0], result)
         elif isinstance(result, dict):
-            for key, value in result.items():
+            # Check every key before sending anything: a bad result must not leave half its outputs sent.
+            for key in result:
                 if key not in slot.routes:
-                    self._bad_result(slot, f"returned output '{key}', which is not declared "
+                    self._bad_result(slot, f"returned output {key!r}, which is not declared "
                                            f"(outputs = {outputs!r})")
+            for key, value in result.items():
                 if value is not None:
                     self._emit(slot, key, value)
         elif isinstance(result, tuple):
@@ -179,7 +196,7 @@ class Host:
                                    f"{type(result).__name__}; return a dict or a tuple in declared order")
 
     def _bad_result(self, slot: Slot, what: str):
-        raise ComponentFailure(slot.name, self.node, self.machine, "forward",
+        raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
                                f"ValueError: component '{slot.name}' {what}\n")
 
     def _emit(self, slot: Slot, output: str, value) -> None:
@@ -190,7 +207,7 @@ class Host:
             try:
                 payload = codec.encode(value)
             except codec.CodecError as exc:
-                raise ComponentFailure(slot.name, self.node, self.machine, "forward",
+                raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
                                        f"CodecError: output '{output}': {exc}\n") from None
             if self.record is not None:
                 self.record(slot.name, output, payload)
@@ -223,10 +240,12 @@ class Host:
         self.setup()
         self.start_loops()
         self.drain(deadline)
-        timers = [(0.0, i, slot) for i, slot in enumerate(self.sources())]
+        # (time of the next firing, source index, firing count, slot). The time is count / rate rather than
+        # a running sum, so sources whose rates are in exact proportion fire in that proportion.
+        timers = [(0.0, i, 0, slot) for i, slot in enumerate(self.sources())]
         heapq.heapify(timers)
         while timers:
-            at, i, slot = heapq.heappop(timers)
+            at, i, n, slot = heapq.heappop(timers)
             if duration is not None and at >= duration:
                 break
             if realtime:
@@ -237,6 +256,9 @@ class Host:
                 break
             if should_stop is not None and should_stop():
                 break
-            if self.fire_source(slot.name):
-                heapq.heappush(timers, (at + 1.0 / slot.rate_hz, i, slot))
+            if self.exhausted(slot):
+                continue
+            self._fire(slot)
             self.drain(deadline)
+            if not self.exhausted(slot):
+                heapq.heappush(timers, ((n + 1) / slot.rate_hz, i, n + 1, slot))
