@@ -34,6 +34,10 @@ class Location:
         return f"{self.display_file}:{self.line}:{self.col}"
 
 
+class LkbuildWarning(UserWarning):
+    """Something the user should know that does not stop lkbuild; the CLI prints it on stderr."""
+
+
 class LkbuildError(Exception):
     """Base of every error lkbuild reports to a user."""
 

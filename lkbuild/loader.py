@@ -2,6 +2,9 @@
 
 The user's file is imported in *build mode*: under its own module name (so ``if __name__ ==
 "__main__":`` blocks do not run) and with ``System.launch``/``compile`` refused at import time.
+Third-party modules that component files import but this machine lacks (a Jetson's ``tensorrt`` on a
+laptop) are replaced by stand-ins while the file is imported (``lkbuild.inspect.stand_ins``); each one is
+reported as a warning naming the machines that need it, or as an error with ``strict_imports``.
 """
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 from . import system as system_module
 from .errors import ConfigError, InspectError, Location, LkbuildError, UserError
@@ -89,8 +93,15 @@ def build_mode():
         system_module.BUILD_MODE = previous
 
 
-def import_file(path: Path):
+def import_file(path: Path, strict_imports: bool = False):
     """Import a user file as a module named after it, reporting errors at the user's line."""
+    return _import_file(path, strict_imports)[0]
+
+
+def _import_file(path: Path, strict_imports: bool = False):
+    """``(module, stand-ins used: top-level name -> full names)``."""
+    from .inspect.stand_ins import stand_ins
+
     name = path.stem
     if not name.isidentifier():
         raise UserError(f"{path}: the file name must be a valid Python module name (letters, digits, _).")
@@ -104,7 +115,7 @@ def import_file(path: Path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        with build_mode():
+        with build_mode(), stand_ins(lambda: component_imports(path), strict_imports) as finder:
             spec.loader.exec_module(module)
     except SyntaxError as exc:
         del sys.modules[name]
@@ -113,13 +124,75 @@ def import_file(path: Path):
     except LkbuildError:
         del sys.modules[name]
         raise
+    except ModuleNotFoundError as exc:
+        del sys.modules[name]
+        if not exc.name:
+            raise UserError(f"importing {path.name} raised ModuleNotFoundError: {exc}", _user_frame(exc, path)) from exc
+        raise UserError(NOT_INSTALLED.format(module=exc.name), _user_frame(exc, path)) from exc
     except Exception as exc:
         del sys.modules[name]
         raise UserError(
             f"importing {path.name} raised {type(exc).__name__}: {exc}",
             _user_frame(exc, path),
         ) from exc
-    return module
+    return module, finder.used
+
+
+NOT_INSTALLED = ("module '{module}' is not installed, and no component file imports it, so lkbuild cannot stand "
+                 "in for it (a typo?). Install it, or fix the import.")
+
+
+def component_imports(path: Path) -> Dict[str, Set[str]]:
+    """Third-party top-level modules imported by the project's component files -> where (``file:line:col``).
+
+    Read statically from ``path`` and the local files it imports; what lkbuild may stand in for.
+    """
+    from .inspect import Project, is_requirement
+
+    project = Project([path.parent])
+    found: Dict[str, Set[str]] = {}
+    for source in project.walk([path]):
+        if not project.component_classes(source):
+            continue
+        for imp in source.facts.imports:
+            top = imp.module.split(".")[0]
+            if imp.level or imp.optional or not is_requirement(top) or project.find_module(top):
+                continue
+            found.setdefault(top, set()).add(str(Location(str(source.path), imp.line, imp.col)))
+    return found
+
+
+def warn_stand_ins(system: System, used: Dict[str, Set[str]], path: Path) -> None:
+    """One warning per stood-in module, naming the machines (and components) that need it."""
+    from .inspect import Project, class_file, describe
+    from .inspect.stand_ins import StandInWarning
+
+    project = Project([system.root, path.parent])
+    readings = []
+    for c in system.components:
+        file = class_file(type(c))
+        found = describe(project, file, type(c).__qualname__, Path(system.root)) if file else None
+        readings.append((c, found.imports if found else []))
+    for top in sorted(used):
+        needers = [(c, i) for c, imports in readings for i in imports if i.module == top]
+        if needers:
+            machines = sorted({_machine_name(c) for c, _ in needers})
+            components = ", ".join(sorted(f"'{c.name}'" for c, _ in needers))
+            first = needers[0][1]
+            need = (f"Needed on machine{'s' if len(machines) > 1 else ''} {', '.join(machines)} by component"
+                    f"{'s' if len(needers) > 1 else ''} {components} (imported at "
+                    f"{Location(first.file, first.line, first.col)}).")
+        else:
+            need = "No component of the system uses it."
+        warnings.warn(f"module '{top}' is not installed here; lkbuild read the system with a stand-in for it. "
+                      f"{need} Pass --strict-imports to make this an error.", StandInWarning, stacklevel=3)
+
+
+def _machine_name(component) -> str:
+    node = component.node
+    if node is not None and node.machine is not None:
+        return f"'{node.machine.name}'"
+    return "'local' (no machine given)"
 
 
 def _user_frame(exc: BaseException, path: Path) -> Optional[Location]:
@@ -167,14 +240,21 @@ def _systems_hint(module, path: Path) -> str:
     return "Systems in it: " + ", ".join(f"{path.name}:{n}" for n in found) + "."
 
 
-def load_system(target: Optional[str] = None, cwd: Optional[Path] = None) -> System:
-    """The System named by ``target`` (see module docstring)."""
+def load_system(target: Optional[str] = None, cwd: Optional[Path] = None, strict_imports: bool = False) -> System:
+    """The System named by ``target`` (see module docstring).
+
+    Args:
+        strict_imports: a module a component imports but this machine lacks is an error, not a stand-in.
+    """
     path, attr = parse_target(target, cwd)
-    module = import_file(path)
+    module, stood_in = _import_file(path, strict_imports)
     found = find_system(module, path, attr)
+    if stood_in:
+        found.stand_ins = tuple(sorted(stood_in))
+        warn_stand_ins(found, stood_in, path)
     return found
 
 
-def load_spec(target: Optional[str] = None, cwd: Optional[Path] = None):
+def load_spec(target: Optional[str] = None, cwd: Optional[Path] = None, strict_imports: bool = False):
     """The IR of the System named by ``target``."""
-    return load_system(target, cwd).spec()
+    return load_system(target, cwd, strict_imports).spec()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -46,6 +47,9 @@ class System:
         self.name = name
         self.components: List[Component] = list(components)
         self._connections: List[Tuple[OutputPort, InputPort]] = []
+        # Modules the loader replaced by stand-ins (not installed here): such a system can be compiled
+        # for its machines but not run in this process.
+        self.stand_ins: Tuple[str, ...] = ()
         self._created_at = _user_location()
         for c in self.components:
             if not isinstance(c, Component):
@@ -137,10 +141,11 @@ class System:
             ))
         edges = tuple(EdgeSpec(s.name, o, d.name, i) for s, o, d, i in self._edges())
         engines = {n.engine for n in node_specs if n.engine}
+        sources = _source_reader(self.root, self.components)
         return SystemSpec(
             name=self.name,
             root=self.root,
-            components=tuple(component_spec(c) for c in self.components),
+            components=tuple(component_spec(c, sources, self.root) for c in self.components),
             edges=edges,
             nodes=tuple(node_specs),
             machines=tuple(sorted(machine_specs.values(), key=lambda m: m.name)),
@@ -226,12 +231,47 @@ def _jsonable(value):
     return repr(value)
 
 
-def component_spec(c: Component):
-    """The IR of one component."""
-    from .graph import ComponentSpec, PortSpec
+_class_lines: "weakref.WeakKeyDictionary[type, int]" = weakref.WeakKeyDictionary()
+
+
+def _class_line(cls) -> int:
+    """The line of a class statement, cached: finding it parses the whole file, once per class is enough."""
+    line = _class_lines.get(cls)
+    if line is None:
+        try:
+            line = inspect.getsourcelines(cls)[1]
+        except (OSError, TypeError):
+            line = 0
+        _class_lines[cls] = line
+    return line
+
+
+def _source_reader(root: str, components: Sequence[Component]):
+    """One inspector project for the whole system, so each source file is read once."""
+    from .inspect import Project
+
+    roots = [root] + [_module_of(type(c))[2] for c in components]
+    return Project(roots)
+
+
+def _source_facts(c: Component, sources, root: str):
+    """What the inspector reads from the class's source (libcst), or None without a source file."""
+    from .inspect import class_file, describe
+
+    file = class_file(type(c))
+    if file is None:
+        return None
+    return describe(sources or _source_reader(root, [c]), file, type(c).__qualname__, Path(root))
+
+
+def component_spec(c: Component, sources=None, root: Optional[str] = None):
+    """The IR of one component; ``sources`` is the inspector's Project shared by a whole system."""
+    from .graph import ComponentSpec, FieldSpec, ImportSpec, PortSpec
 
     cls = type(c)
-    module, file, root = _module_of(cls)
+    module, file, import_root = _module_of(cls)
+    root = root or import_root
+    found = _source_facts(c, sources, root)
     notes = forward_annotations(cls)
     queues = getattr(cls, "input_queues", {}) or {}
     inputs = []
@@ -249,10 +289,19 @@ def component_spec(c: Component):
     if len(out_names) == 1 and "return" in notes and out_names[0] not in out_types:
         out_types[out_names[0]] = notes["return"]
     outputs = [PortSpec(n, required=False, annotation=_annotation_text(out_types.get(n))) for n in out_names]
-    try:
-        line = inspect.getsourcelines(cls)[1]
-    except (OSError, TypeError):
-        line = 0
+    if found is not None:
+        source = dict(
+            line=found.line,
+            class_at=f"{found.file}:{found.line}:{found.col}",
+            forward_at=":".join(map(str, found.forward)) if found.forward else None,
+            config_fields=tuple(FieldSpec(f.name, f.annotation, f.default) for f in found.config),
+            imports=tuple(ImportSpec(i.module, i.requirement, i.used, f"{i.file}:{i.line}:{i.col}")
+                          for i in found.imports),
+            requirements=tuple(found.requirements),
+            local_modules=tuple(found.local_modules),
+        )
+    else:
+        source = dict(line=_class_line(cls))
     return ComponentSpec(
         name=c.name,
         module=module,
@@ -266,6 +315,6 @@ def component_spec(c: Component):
         rate_hz=c.rate_hz,
         starts_loop=c.starts_loop,
         config=_jsonable(c.config) if c.config is not None else {},
-        line=line,
         created_at=f"{c._lk_created_at.file}:{c._lk_created_at.line}" if c._lk_created_at else None,
+        **source,
     )

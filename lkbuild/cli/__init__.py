@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import click
 
-from ..errors import LkbuildError
+from ..errors import LkbuildError, LkbuildWarning
 from .app import App
 
 EXIT_INTERRUPTED = 130
@@ -20,7 +21,10 @@ class LkbuildGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", LkbuildWarning)
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except LkbuildError as exc:
             if _debug(ctx):
                 traceback.print_exc()
@@ -36,6 +40,14 @@ class LkbuildGroup(click.Group):
                 raise
             click.echo(f"Error: internal error: {type(exc).__name__}: {exc}\n{BUG_REPORT}", err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """lkbuild's own warnings read like its errors (no Python source line); others keep Python's format."""
+    if issubclass(category, LkbuildWarning):
+        click.echo(f"Warning: {message}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True, nl=False)
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional
 
 from ..loader import project_settings
 
+INSPECT_CACHE = Path(".lk_build") / "cache" / "inspect"
 # [tool.lkbuild] keys that become option defaults, and the commands that take them.
 _DEFAULTS = {
     "engine": ("compile", "launch", "bundle"),
@@ -39,7 +40,15 @@ class App:
                     defaults.setdefault(command, {})[key] = self.settings[key]
         return defaults
 
-    def load_system(self, target: Optional[str]):
+    def load_system(self, target: Optional[str], strict_imports: bool = False, cache_dir: Optional[Path] = None):
+        """Load SYSTEM; the inspector caches what it reads under ``cache_dir`` (default .lk_build/cache/inspect)."""
         from ..loader import load_system
 
-        return load_system(target, self.cwd)
+        self.use_inspect_cache(cache_dir)
+        return load_system(target, self.cwd, strict_imports=strict_imports)
+
+    def use_inspect_cache(self, cache_dir: Optional[Path] = None) -> None:
+        """Keep what the inspector reads from sources under ``cache_dir`` (default .lk_build/cache/inspect)."""
+        from ..inspect import use_directory
+
+        use_directory(cache_dir or self.cwd / INSPECT_CACHE)

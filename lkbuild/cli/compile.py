@@ -1,20 +1,31 @@
 """``lkbuild compile``: generate an engine's files under the build directory."""
 from __future__ import annotations
 
+import shutil
+
 import click
 
-from .options import engine_option, out_option, system_argument
+from .options import engine_option, out_option, strict_imports_option, system_argument
 
 
-def compile_system(app, system, engine, out):
+def compile_system(app, system, engine, out, strict_imports: bool = False):
     """Load, compile, and return (loaded system, engine name, config path)."""
+    from pathlib import Path
+
     from ..engines import get_engine
 
-    loaded = app.load_system(system)
-    name = loaded.engine_name(engine)
-    runner = get_engine(name, out_dir=out)
-    config_path = runner.compile(loaded)
-    write_makefile(loaded, out)
+    existed = Path(out).exists()
+    try:
+        loaded = app.load_system(system, strict_imports=strict_imports, cache_dir=Path(out) / "cache" / "inspect")
+        name = loaded.engine_name(engine)
+        runner = get_engine(name, out_dir=out)
+        config_path = runner.compile(loaded)
+        write_makefile(loaded, out)
+    except BaseException:
+        # A failed compile writes nothing: not even the inspector's cache may leave a build dir behind.
+        if not existed:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return loaded, runner, config_path
 
 
@@ -33,13 +44,14 @@ def write_makefile(loaded, out) -> None:
 @system_argument
 @engine_option()
 @out_option
+@strict_imports_option
 @click.pass_obj
-def compile_command(app, system, engine, out):
+def compile_command(app, system, engine, out, strict_imports):
     """Generate everything ENGINE needs for SYSTEM under the build directory.
 
     A failed compile leaves the previous build directory untouched.
     """
-    loaded, runner, config_path = compile_system(app, system, engine, out)
+    loaded, runner, config_path = compile_system(app, system, engine, out, strict_imports)
     spec = loaded.spec()
-    click.echo(f"Compiled system '{spec.name}' ({len(spec.components)} components, {len(spec.nodes)} nodes) "
+    click.echo(f"Compiled system '{spec.name}' ({len(spec.components)} components, {len(spec.nodes)} node{'s' if len(spec.nodes) != 1 else ''}) "
                f"for {runner.name}: {config_path}")

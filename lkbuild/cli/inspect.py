@@ -1,15 +1,67 @@
-"""``lkbuild inspect``: the system's IR as JSON on stdout."""
+"""``lkbuild inspect``: the system's IR as JSON, or what each component needs, as text."""
 from __future__ import annotations
+
+from collections import defaultdict
 
 import click
 
-from .options import system_argument
+from ..errors import Location
+from .options import strict_imports_option, system_argument
 
 
 @click.command("inspect")
 @system_argument
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: the IR (components, ports, edges, nodes, machines); text: per component, where it "
+                   "is defined, its ports and Config, and why each machine needs each package.")
+@strict_imports_option
 @click.pass_obj
-def inspect_command(app, system):
-    """Print the IR of SYSTEM (components, ports, edges, nodes, machines) as JSON."""
-    spec = app.load_system(system).spec()
-    click.echo(spec.to_json(), nl=False)
+def inspect_command(app, system, fmt, strict_imports):
+    """Print the IR of SYSTEM: components, ports, edges, nodes, machines, requirements."""
+    spec = app.load_system(system, strict_imports=strict_imports).spec()
+    if fmt == "json":
+        click.echo(spec.to_json(), nl=False)
+        return
+    click.echo(describe(spec), nl=False)
+
+
+def describe(spec) -> str:
+    """A human reading of the IR: each component's source facts, then each machine's packages."""
+    lines = [f"system '{spec.name}' (root {spec.root})"]
+    for c in spec.components:
+        lines.append("")
+        lines.append(f"component '{c.name}': {c.class_path} on node '{c.node}'")
+        lines.append(f"  class    {_at(c.class_at) or c.file}")
+        if c.forward_at:
+            lines.append(f"  forward  {_at(c.forward_at)}")
+        inputs = ", ".join(f"{p.name}{'' if p.required else '?'}" + (f": {p.annotation}" if p.annotation else "")
+                           for p in c.inputs)
+        lines.append(f"  inputs   {inputs or '(none: a source)'}")
+        lines.append(f"  outputs  {', '.join(p.name for p in c.outputs) or '(none: a sink)'}")
+        for f in c.config_fields:
+            lines.append(f"  config   {f.name}: {f.annotation or '?'}" + (f" = {f.default}" if f.default else ""))
+        for i in c.imports:
+            why = "used by the class" if i.used else "imported by its module"
+            lines.append(f"  needs    {i.requirement} ({i.module}, {why}, {_at(i.where)})")
+        if c.local_modules:
+            lines.append(f"  copies   {', '.join(c.local_modules)}")
+    lines.append("")
+    for machine, packages in _per_machine(spec).items():
+        lines.append(f"machine '{machine}' needs: {', '.join(sorted(packages, key=str.lower)) or 'nothing else'}")
+    return "\n".join(lines) + "\n"
+
+
+def _per_machine(spec):
+    machine_of = {n.name: n.machine or "local" for n in spec.nodes}
+    found = defaultdict(set)
+    for c in spec.components:
+        found[machine_of.get(c.node, "local")].update(c.requirements)
+    return dict(sorted(found.items()))
+
+
+def _at(where) -> str:
+    """``file:line:col`` from the IR (absolute) as the user reads it (relative to the working directory)."""
+    if not where:
+        return ""
+    file, line, col = where.rsplit(":", 2)
+    return str(Location(file, int(line), int(col)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .compile import compile_system
-from .options import engine_option, out_option, system_argument
+from .options import engine_option, out_option, strict_imports_option, system_argument
 
 
 @click.command()
@@ -23,10 +23,12 @@ from .options import engine_option, out_option, system_argument
 @click.option("--local-cluster", is_flag=True,
               help="dora: rehearse a multi-machine run on this computer (one daemon per machine, 127.0.0.1).")
 @out_option
+@strict_imports_option
 @click.pass_obj
-def launch(app, system, engine, iterations, duration, fast, record_dir, coordinator_addr, local_cluster, out):
+def launch(app, system, engine, iterations, duration, fast, record_dir, coordinator_addr, local_cluster, out,
+           strict_imports):
     """Compile SYSTEM, then run it (Ctrl-C stops it cleanly)."""
-    loaded, runner, config_path = compile_system(app, system, engine, out)
+    loaded, runner, config_path = compile_system(app, system, engine, out, strict_imports)
     options = {"iterations": iterations, "duration": duration}
     if fast:
         options["realtime"] = False

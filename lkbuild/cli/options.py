@@ -17,3 +17,9 @@ out_option = click.option(
     "-o", "--out", default=".lk_build", show_default=True, metavar="DIR",
     help="Build directory for generated files.",
 )
+
+strict_imports_option = click.option(
+    "--strict-imports", is_flag=True,
+    help="Fail when a module a component imports is not installed here, instead of reading the system "
+         "with a stand-in for it.",
+)

@@ -87,6 +87,14 @@ class NativeEngine(Engine):
             raise ConfigError(f"the native engine does not take {', '.join(sorted(unknown))}.")
         if iterations is not None and iterations < 0:
             raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
+        missing = getattr(system, "stand_ins", ())
+        if missing:
+            raise ConfigError(
+                f"cannot run system '{system.name}' natively: module{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not installed here (lkbuild read the "
+                "system with stand-ins). Install them to run it here, or launch it on the machines that have "
+                "them (lkbuild bundle --machine NAME)."
+            )
         spec = read_system_json(config_path) if config_path else self.checked_spec(system)
         plan = placed_plan(spec)
         instances = build_instances(plan)
