@@ -79,6 +79,7 @@ def main(ctx: click.Context, debug: bool, directory):
 
 
 def _register() -> None:
+    from .bundle import bundle
     from .check import check
     from .clean import clean
     from .compile import compile_command
@@ -86,13 +87,8 @@ def _register() -> None:
     from .inspect import inspect_command
     from .launch import launch
 
-    for command in (check, inspect_command, compile_command, launch, graph, clean):
+    for command in (check, inspect_command, compile_command, launch, graph, bundle, clean):
         main.add_command(command)
-    try:
-        from .bundle import bundle
-    except ImportError:  # the bundle command ships with the bundler
-        return
-    main.add_command(bundle)
 
 
 _register()

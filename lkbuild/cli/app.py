@@ -14,6 +14,7 @@ _DEFAULTS = {
     "engine": ("compile", "launch", "bundle"),
     "out": ("compile", "launch", "bundle", "clean"),
     "iterations": ("launch",),
+    "coordinator_addr": ("launch", "bundle"),
 }
 
 

@@ -20,7 +20,7 @@ def compile_system(app, system, engine, out, strict_imports: bool = False):
         name = loaded.engine_name(engine)
         runner = get_engine(name, out_dir=out)
         config_path = runner.compile(loaded)
-        write_makefile(loaded, out)
+        write_makefile(loaded, out, system)
     except BaseException:
         # A failed compile writes nothing: not even the inspector's cache may leave a build dir behind.
         if not existed:
@@ -29,15 +29,12 @@ def compile_system(app, system, engine, out, strict_imports: bool = False):
     return loaded, runner, config_path
 
 
-def write_makefile(loaded, out) -> None:
-    """The top-level build Makefile (per-machine bundle/image/save targets), when the bundler is present."""
-    try:
-        from ..generators import make
-    except ImportError:
-        return
+def write_makefile(loaded, out, target=None) -> None:
+    """The top-level build Makefile: per machine bundle-M, image-M, save-M, up-M; run; clean."""
+    from ..generators import make
     from ..output import write_tree
 
-    write_tree(out, make.generate(loaded.spec(), {"out": str(out)}))
+    write_tree(out, make.generate(loaded.spec(), {"out": str(out), "system": target or ""}))
 
 
 @click.command("compile")

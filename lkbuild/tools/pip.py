@@ -1,0 +1,94 @@
+"""pip, run by the build environment's own Python: downloads the wheels a bundle installs offline."""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, Sequence
+
+from ..errors import ConfigError, ToolFailedError
+from . import Tool, tail
+
+NO_WHEEL = (
+    "No wheel of {names} exists for {target}, and it does not build into a pure-Python wheel. A bundle "
+    "installs offline from wheels only, so every requirement (and each of its dependencies) needs a wheel "
+    "for the machine's platform and Python version. Pick a version that ships one, drop the import from "
+    "the components on this machine, or bundle without --offline."
+)
+SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip file can hold
+# Rounds of "build the pure-Python wheels pip could not find, then resolve again".
+MAX_ROUNDS = 5
+_NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+
+
+class Pip(Tool):
+    """``python -m pip`` of the running interpreter (the venv lkbuild is installed in)."""
+
+    name = "pip"
+    how_to_install = "Install pip into the Python that runs lkbuild: `python -m ensurepip`."
+
+    def executable(self) -> str:
+        return sys.executable
+
+    def run(self, args, **kwargs):
+        return super().run(["-m", "pip", "--disable-pip-version-check", *args], **kwargs)
+
+    def download(self, requirements: Sequence[str], dest: Path, platforms: Sequence[str], python: str,
+                 target: str) -> List[Path]:
+        """Download wheels (requirements and their dependencies) for another platform into ``dest``.
+
+        Args:
+            requirements: pinned requirement lines, e.g. ``numpy==2.4.6``.
+            platforms: pip platform tags, e.g. ``manylinux_2_28_aarch64``; any of them may match.
+            python: ``X.Y`` of the target interpreter (CPython).
+            target: how to name the platform in errors, e.g. ``linux/arm64, Python 3.10``.
+
+        Raises:
+            ConfigError: a requirement has no binary wheel for the target (names it).
+        """
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        if not requirements:
+            return []
+        abi = "cp" + python.replace(".", "")
+        args = ["download", "--only-binary=:all:", "--implementation", "cp", "--python-version", python,
+                "--abi", abi, "--abi", "abi3", "--abi", "none", "--dest", str(dest)]
+        for platform in platforms:
+            args += ["--platform", platform]
+        tried = set()
+        for _ in range(MAX_ROUNDS):
+            # Wheels built in earlier rounds sit in dest: --find-links lets the resolver use them.
+            done = self.run([*args, "--find-links", str(dest), *requirements], check=False)
+            if done.returncode == 0:
+                break
+            output = done.stdout + "\n" + done.stderr
+            missing = sorted(set(_NO_MATCH.findall(output)) - tried)
+            if not missing:
+                if tried & set(_NO_MATCH.findall(output)):
+                    raise ConfigError(NO_WHEEL.format(names=", ".join(sorted(tried)), target=target))
+                raise ToolFailedError([self.executable(), "-m", "pip", *args], done.returncode, tail(output))
+            tried.update(missing)
+            unbuildable = [name for name in missing if not self.build_pure_wheel(name, dest)]
+            if unbuildable:
+                raise ConfigError(NO_WHEEL.format(names=", ".join(unbuildable), target=target))
+        else:
+            raise ConfigError(NO_WHEEL.format(names=", ".join(sorted(tried)), target=target))
+        return sorted(p for p in dest.iterdir() if p.suffix == ".whl")
+
+    def build_pure_wheel(self, requirement: str, dest: Path) -> bool:
+        """Build ``requirement`` from its source distribution; keep it only if it is pure Python.
+
+        Some dependencies (e.g. ROS 2's ``empy``) publish only an sdist. A ``py3-none-any`` wheel built
+        here installs on any platform, so the bundle stays offline; a compiled one would not.
+        """
+        with tempfile.TemporaryDirectory(dir=dest) as scratch:
+            # A fixed SOURCE_DATE_EPOCH keeps the zip's timestamps, so bundling twice gives the same bytes.
+            done = self.run(["wheel", "--no-deps", "--wheel-dir", scratch, requirement], check=False,
+                            env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+            built = sorted(Path(scratch).glob("*.whl"))
+            if done.returncode != 0 or len(built) != 1 or not built[0].name.endswith("-none-any.whl"):
+                return False
+            shutil.move(str(built[0]), dest / built[0].name)
+        return True

@@ -1,0 +1,108 @@
+"""A two-machine project on disk (jetson: camera + detector, nuc: planner) for the bundle tests."""
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+VISION = '''
+from dataclasses import dataclass
+
+import numpy as np
+
+from lkbuild import Component
+from helpers import shift
+
+
+class Camera(Component):
+    @dataclass
+    class Config:
+        size: int = 4
+
+    def __init__(self, node=None, config=None):
+        super().__init__("camera", node=node, config=config, rate_hz=50)
+        self.n = 0
+
+    def forward(self):
+        self.n += 1
+        return np.full((self.config.size, self.config.size), shift(self.n), dtype=np.uint8)
+
+
+class Detector(Component):
+    outputs = ("detections",)
+
+    def __init__(self, node=None, threshold=3):
+        super().__init__("detector", node=node)
+        self.threshold = threshold
+
+    def forward(self, image):
+        return {"detections": int((image >= self.threshold).sum())}
+'''
+
+HELPERS = '''
+def shift(n):
+    return n + 1
+'''
+
+PLANNING = '''
+import yaml
+
+from lkbuild import Component
+
+
+class Planner(Component):
+    outputs = ()
+
+    def __init__(self, node=None, gain=2.0):
+        super().__init__("planner", node=node)
+        self.gain = gain
+
+    def forward(self, detections):
+        yaml.safe_dump({"seen": detections * self.gain})
+'''
+
+ROBOT = '''
+from lkbuild import Node, System
+from planning import Planner
+from vision import Camera, Detector
+
+vision = Node("jetson", machine="jetson", engine="dora")
+compute = Node("nuc", machine="nuc", engine="dora")
+
+camera = Camera(node=vision, config=Camera.Config(size=3))
+detector = Detector(node=vision, threshold=4)
+planner = Planner(node=compute, gain=0.5)
+detections = detector(image=camera.out)
+planner(detections=detections)
+
+system = System(components=[camera, detector, planner], name="robot")
+'''
+
+
+@pytest.fixture
+def project(tmp_path):
+    """The project directory; ``robot.py`` holds the system."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name, text in (("vision.py", VISION), ("helpers.py", HELPERS), ("planning.py", PLANNING),
+                       ("robot.py", ROBOT)):
+        (root / name).write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
+MODULES = ("vision", "helpers", "planning", "robot")
+
+
+@pytest.fixture
+def spec(project, monkeypatch):
+    """The project's IR, loaded as `lkbuild` would (modules imported fresh for every test)."""
+    from lkbuild.loader import load_system
+
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    yield load_system(str(project / "robot.py")).spec()
+    for name in MODULES:
+        sys.modules.pop(name, None)
