@@ -1,0 +1,99 @@
+"""What crosses process boundaries on ROS 2: topics, message types, QoS and parameters, from the IR."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+# Port annotations that travel as std_msgs scalars; everything else is the codec's bytes.
+SCALARS = {
+    "str": "std_msgs/msg/String",
+    "int": "std_msgs/msg/Int64",
+    "float": "std_msgs/msg/Float64",
+    "bool": "std_msgs/msg/Bool",
+}
+BYTES = "std_msgs/msg/UInt8MultiArray"
+# A ROS message class, as its annotation reads evaluated (sensor_msgs.msg._image.Image) or written
+# (sensor_msgs.msg.Image).
+_ROS_MESSAGE = re.compile(r"^([a-z][a-z0-9_]*)\.msg(?:\._[a-z0-9_]+)?\.([A-Z][A-Za-z0-9]*)$")
+STATUS_TOPIC = "_lk/status"
+
+
+def message_kind(annotation: Optional[str]) -> Dict[str, str]:
+    """``{"kind", "type"}`` for an output annotation: a scalar, a ROS message class, or codec bytes."""
+    text = (annotation or "").strip()
+    if text.startswith("builtins."):
+        text = text[len("builtins."):]
+    if text in SCALARS:
+        return {"kind": text, "type": SCALARS[text]}
+    match = _ROS_MESSAGE.match(text)
+    if match:
+        return {"kind": "ros", "type": f"{match.group(1)}/msg/{match.group(2)}"}
+    return {"kind": "bytes", "type": BYTES}
+
+
+def topics(spec) -> List[Dict[str, Any]]:
+    """One topic per output that feeds a component on another Node, in a stable order."""
+    node_of = {c.name: c.node for c in spec.components}
+    found: Dict[tuple, Dict[str, Any]] = {}
+    for e in spec.edges:
+        if node_of.get(e.src) == node_of.get(e.dst):
+            continue
+        src = spec.component(e.src)
+        port = spec.component(e.dst).input(e.input)
+        topic = found.get((e.src, e.output))
+        if topic is None:
+            topic = found[(e.src, e.output)] = {
+                "src": e.src,
+                "output": e.output,
+                "name": f"{e.src}/{e.output}",
+                "full_name": f"/{spec.name}/{e.src}/{e.output}",
+                "node": node_of[e.src],
+                **message_kind(src.output(e.output).annotation),
+                "depth": 1,
+                "keep_all": False,
+                "subscribers": [],
+            }
+        keep_all = port.queue_policy == "backpressure"
+        topic["subscribers"].append({"dst": e.dst, "input": e.input, "node": node_of[e.dst],
+                                     "key": f"{e.dst}.{e.input}", "depth": port.queue_size,
+                                     "keep_all": keep_all})
+        topic["depth"] = max(topic["depth"], port.queue_size)
+        topic["keep_all"] = topic["keep_all"] or keep_all
+    for topic in found.values():
+        topic["subscribers"].sort(key=lambda s: s["key"])
+    return [found[key] for key in sorted(found)]
+
+
+def message_packages(all_topics) -> List[str]:
+    """The ROS packages whose messages the topics use (std_msgs always: the status topic uses it)."""
+    return sorted({"std_msgs"} | {t["type"].split("/")[0] for t in all_topics})
+
+
+def node_interfaces(spec, node: str, all_topics) -> Dict[str, Any]:
+    """The ROS side of one Node's plan: its namespace, topics, peers and parameters."""
+    members = spec.node(node).components
+    return {
+        "namespace": f"/{spec.name}",
+        "nodes": [n.name for n in spec.nodes],
+        "status_topic": STATUS_TOPIC,
+        "topics": all_topics,
+        "parameters": {name: parameters(spec.component(name).config) for name in members},
+    }
+
+
+def parameters(config: Dict[str, Any]) -> Dict[str, Any]:
+    """The config fields a ROS parameter can hold: bool, int, float, str and non-empty lists of one of them.
+
+    Other fields (None, nested dicts, mixed lists) keep their compiled value and are not parameters.
+    """
+    out = {}
+    for key, value in sorted((config or {}).items()):
+        if isinstance(value, (bool, int, float, str)):
+            out[key] = value
+        elif isinstance(value, list) and value:
+            kinds = {bool if isinstance(v, bool) else type(v) for v in value}
+            if kinds <= {int, float} and float in kinds:
+                out[key] = [float(v) for v in value]
+            elif len(kinds) == 1 and kinds.pop() in (bool, int, float, str):
+                out[key] = list(value)
+    return out

@@ -1,0 +1,263 @@
+"""The ROS 2 engine: an ament_python package per system, built with colcon, run with real rclpy.
+
+``compile`` writes the colcon workspace ``<out>/ros2`` (see ``lkbuild.generators.ros2``) and returns
+the system's launch file. ``launch`` builds the package with colcon (skipped when its sources did not
+change), then runs it: with ``ros2 launch`` where a ROS 2 install provides it, otherwise by starting
+every installed node executable itself, with exactly the arguments the launch file gives them. One
+process per lkbuild Node; the run ends by itself with ``iterations``, after ``duration`` seconds, or on
+Ctrl-C, and no process of it is left running.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..errors import ComponentError, ConfigError, ToolFailedError
+from ..output import write_tree
+from ..runtime_stubs.lk_runtime.ros2_node import FAILURE_MARK, SUMMARY_MARK
+from ..tools import Process
+from ..tools.colcon import Colcon, tree_digest
+from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files
+from .base import Engine
+from .native import RunResult, read_system_json, write_system_json
+
+POLL = 0.05
+
+
+@dataclass
+class Ros2RunResult(RunResult):
+    """A ROS 2 run: also the command line of every process started and where their logs are."""
+
+    log_dir: Optional[Path] = None
+    commands: Dict[str, List[str]] = field(default_factory=dict)
+    built: bool = False
+    warnings: List[str] = field(default_factory=list)
+
+
+class Ros2Engine(Engine):
+    """Compiles to a colcon workspace of one ament_python package and runs it with rclpy."""
+
+    name = "ros2"
+
+    @property
+    def workspace(self) -> Path:
+        return (self.out_dir / "ros2").absolute()
+
+    def problems(self, spec) -> List[str]:
+        from ..generators.ros2 import interfaces
+
+        found = []
+        for topic in interfaces.topics(spec):
+            if topic["kind"] == "ros":
+                found.append(
+                    f"output '{topic['src']}.{topic['output']}' is annotated with the ROS message {topic['type']}: "
+                    "ROS message values cannot pass through lkbuild's codec yet. Annotate the port with the "
+                    "Python type of what forward() returns (or leave it unannotated).")
+        for machine in spec.machines:
+            if machine.name == spec.name:
+                found.append(f"machine '{machine.name}' has the system's name; its launch file would replace "
+                             f"launch/{spec.name}.launch.py. Rename the machine or the system.")
+        return found
+
+    # -- compile ------------------------------------------------------------------------------------------
+    def compile(self, system) -> Optional[Path]:
+        from ..generators import ros2
+
+        spec = self.checked_spec(system)
+        files = ros2.generate(spec)
+        write_tree(self.workspace, files, prune=[f"src/{spec.name}"])
+        write_system_json(self.out_dir, spec)
+        return self.workspace / "src" / spec.name / "launch" / f"{spec.name}.launch.py"
+
+    def build(self, spec, env=None) -> bool:
+        """``colcon build`` the package unless its sources are unchanged since the last build; True if built."""
+        package = self.workspace / "src" / spec.name
+        stamp = self.workspace / "build" / f".lkbuild-{spec.name}.sha256"
+        digest = tree_digest(package)
+        installed = self.workspace / "install" / spec.name / "lib" / spec.name
+        if installed.is_dir() and stamp.is_file() and stamp.read_text() == digest:
+            return False
+        # colcon never removes what a previous build installed (a renamed node's executable, say)
+        for stale in (self.workspace / "install" / spec.name, self.workspace / "build" / spec.name):
+            shutil.rmtree(stale, ignore_errors=True)
+        Colcon().build(self.workspace, [spec.name], env=env)
+        stamp.write_text(digest)
+        return True
+
+    # -- launch -------------------------------------------------------------------------------------------
+    def commands(self, spec, iterations=None, record_dir=None, realtime=True) -> Dict[str, List[str]]:
+        """The command line of every node executable, as the system's launch file starts them."""
+        from ..generators import ros2
+
+        install = self.workspace / "install" / spec.name
+        params = install / "share" / spec.name / "config" / "params.yaml"
+        values = self.launch_arguments(iterations, record_dir, realtime)
+        out = {}
+        for node in spec.nodes:
+            argv = [str(install / "lib" / spec.name / ros2.executable(node.name))]
+            for flag, name in ros2.node_arguments():
+                argv += [flag, values[name]]
+            out[node.name] = argv + ["--ros-args", *ros2.ros_arguments(spec.name, str(params))]
+        return out
+
+    @staticmethod
+    def launch_arguments(iterations=None, record_dir=None, realtime=True) -> Dict[str, str]:
+        """The launch file's arguments (``name:=value``) for these options."""
+        return {"iterations": "" if iterations is None else str(int(iterations)),
+                "record_dir": str(Path(record_dir).resolve()) if record_dir else "",
+                "realtime": "true" if realtime else "false"}
+
+    def launch(self, system, config_path, iterations: Optional[int] = None, duration: Optional[float] = None,
+               record_dir=None, realtime: bool = True, timeout: Optional[float] = None, env=None,
+               **kwargs) -> Ros2RunResult:
+        """Build, then run until the system ends (``iterations``), ``duration`` passes, or Ctrl-C.
+
+        Args:
+            timeout: seconds after which a run that has not ended is stopped and reported as a failure.
+            env: extra environment variables for every process (e.g. ``ROS_DOMAIN_ID``).
+        Raises:
+            ComponentError: a component raised (its name, node and traceback).
+            ToolFailedError: the build failed, a process died, or the run exceeded ``timeout``.
+        """
+        unsupported = {k for k, v in kwargs.items() if v}
+        if unsupported:
+            raise ConfigError(f"the ros2 engine does not take {', '.join(sorted(unsupported))} "
+                              "(a ROS 2 graph spans machines through DDS discovery; start each machine's "
+                              "launch file there).")
+        if iterations is not None and iterations < 0:
+            raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
+        spec = self._spec(system, config_path)
+        built = self.build(spec, env=env)
+        log_dir = self.workspace / "log" / "run"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        if record_dir:
+            Path(record_dir).mkdir(parents=True, exist_ok=True)
+        result = Ros2RunResult("ros2", record_dir=Path(record_dir) if record_dir else None, log_dir=log_dir,
+                               built=built)
+        before = shm_files()
+        processes: Dict[str, Process] = {}
+        with _terminate_as_interrupt():
+            try:
+                self._run(spec, result, processes, iterations, record_dir, realtime, duration, timeout, env)
+            finally:
+                for process in processes.values():
+                    process.stop()
+                remove_stale_shm(before)
+        self._summarize(result, log_dir)
+        return result
+
+    def _run(self, spec, result, processes, iterations, record_dir, realtime, duration, timeout, env) -> None:
+        """Start the processes (into ``processes``) and supervise them until the run ends."""
+        cli = Ros2Cli()
+        if cli.available():
+            args = self.launch_arguments(iterations, record_dir, realtime)
+            result.commands["launch"] = cli.launch_argv(spec.name, f"{spec.name}.launch.py", args)
+        else:
+            result.commands = self.commands(spec, iterations, record_dir, realtime)
+        workspace = Workspace(self.workspace)
+        for name, argv in result.commands.items():
+            log = result.log_dir / f"{name}.log"
+            log.write_bytes(b"")
+            processes[name] = workspace.start_sourced(argv, log, env)
+        self._supervise(processes, duration, timeout)
+
+    def _spec(self, system, config_path):
+        system_json = self.out_dir / "system.json"
+        if system is None and system_json.is_file():
+            return read_system_json(system_json)
+        return self.checked_spec(system)
+
+    def _supervise(self, processes: Dict[str, Process], duration, timeout) -> None:
+        """Wait for every process to end; on a failure stop the others and raise what went wrong."""
+        start = time.monotonic()
+        while True:
+            codes = {name: p.poll() for name, p in processes.items()}
+            failed = [name for name, code in codes.items() if code not in (None, 0)]
+            if failed:
+                for process in processes.values():
+                    process.stop()
+                raise self._failure(processes, failed[0])
+            if all(code == 0 for code in codes.values()):
+                if any(self._failures(p) for p in processes.values()):  # `ros2 launch` exits 0 regardless
+                    raise self._failure(processes, next(iter(processes)))
+                return
+            elapsed = time.monotonic() - start
+            if duration is not None and elapsed >= duration:
+                for process in processes.values():
+                    process.stop()
+                failed = [name for name, p in processes.items() if p.poll() not in (0, None)]
+                if any(self._failures(p) for p in processes.values()):
+                    raise self._failure(processes, failed[0] if failed else next(iter(processes)))
+                return
+            if timeout is not None and elapsed >= timeout:
+                for process in processes.values():
+                    process.stop()
+                name = next((n for n, c in codes.items() if c is None), next(iter(processes)))
+                raise ToolFailedError(processes[name].cmd, -1, processes[name].log_tail(),
+                                      f"the ROS 2 run did not end within {timeout} s; logs: "
+                                      f"{processes[name].log_path.parent}")
+            time.sleep(POLL)
+
+    @staticmethod
+    def _failures(process: Process) -> List[dict]:
+        if not process.log_path or not process.log_path.exists():
+            return []
+        found = []
+        for line in process.log_path.read_text(errors="replace").splitlines():
+            at = line.find(FAILURE_MARK)  # `ros2 launch` prefixes each line with the process's name
+            if at >= 0:
+                try:
+                    found.append(json.loads(line[at + len(FAILURE_MARK):]))
+                except ValueError:
+                    continue
+        return found
+
+    def _failure(self, processes: Dict[str, Process], name: str):
+        """The error to raise: the component that raised (in any process), else the process that died."""
+        for process in [processes[name], *processes.values()]:
+            for failure in self._failures(process):
+                return ComponentError(failure["component"], failure["node"], failure["machine"], failure["phase"],
+                                      failure["traceback"])
+        process = processes[name]
+        return ToolFailedError(process.cmd, process.poll() or -1, process.log_tail(),
+                               f"node '{name}' ended with an error; its log: {process.log_path}")
+
+    @staticmethod
+    def _summarize(result: Ros2RunResult, log_dir: Path) -> None:
+        for log in sorted(log_dir.glob("*.log")):
+            for line in log.read_text(errors="replace").splitlines():
+                if "[WARN]" in line and line not in result.warnings:
+                    result.warnings.append(line)
+                at = line.find(SUMMARY_MARK)
+                if at < 0:
+                    continue
+                try:
+                    summary = json.loads(line[at + len(SUMMARY_MARK):])
+                except ValueError:
+                    continue
+                result.messages += summary.get("messages", 0)
+                result.fired.update(summary.get("fired", {}))
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (``kill``, a service manager) stops a run as Ctrl-C does, so no node process outlives it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,314 @@
+"""The ROS 2 engine with real colcon and rclpy: generated packages that build, test, run and interoperate."""
+from __future__ import annotations
+
+import ast
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lkbuild import Component, ComponentError, Node, System
+from lkbuild.engines import get_engine
+from lkbuild.runtime_stubs.lk_runtime import record
+from lkbuild.tools.colcon import Colcon
+from lkbuild.tools.ros2 import DomainLease, mapped_shm_files, shm_files
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def ros_env(tmp_path, monkeypatch):
+    """A private ROS graph for the test: its own domain id, localhost discovery, its own log directory."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    with DomainLease() as lease:
+        for key, value in lease.environment(tmp_path / "ros_log").items():
+            monkeypatch.setenv(key, value)
+        before = shm_files()
+        yield lease
+    # graceful exits remove their Fast DDS files; anything new and unused would be ours
+    assert not {n for n in shm_files() - before if not _in_use(n)}, "Fast DDS files left in /dev/shm"
+
+
+def _in_use(name: str) -> bool:
+    mapped = mapped_shm_files()
+    return name in mapped or name.removesuffix("_el") in mapped
+
+
+# -- a system written for the tests: two Nodes, every message kind ---------------------------------------
+class Camera(Component):
+    """Frames whose pixels count the frame number."""
+
+    def __init__(self, node=None, size=8):
+        super().__init__("camera", node=node, rate_hz=50)
+        self.size = size
+
+    def setup(self):
+        self.n = 0
+
+    def forward(self):
+        self.n += 1
+        return np.full((self.size, self.size), self.n, dtype=np.uint16)
+
+
+class Detector(Component):
+    # scalars travel as std_msgs; the dict with an array as codec bytes
+    outputs = {"count": int, "label": str, "score": float, "seen": bool, "debug": None}
+
+    def forward(self, image):
+        total = int(image.sum())
+        return {"count": total, "label": f"frame-{image[0, 0]}", "score": total / 7.0,
+                "seen": bool(total % 2), "debug": {"shape": list(image.shape), "corner": image[:2, :2]}}
+
+
+class Echo(Component):
+    """Turns what it gets into a plain, comparable value. ``hint`` is an optional input left unwired."""
+
+    def forward(self, x, hint=None):
+        if isinstance(x, dict):
+            return {"shape": x["shape"], "corner": x["corner"].tolist(), "hint": hint}
+        return [x, type(x).__name__]
+
+
+class Sink(Component):
+    outputs = ()
+
+    def forward(self, x):
+        pass
+
+
+class Explodes(Component):
+    def forward(self, x):
+        if x[0] >= 3 * 64:  # the third frame's pixel count
+            raise RuntimeError("sensor on fire")
+        return x
+
+
+def two_node_system(name="twonode", explode=False):
+    """vision (camera, detector, sink) and compute (one echo per detector output) as two processes."""
+    vision, compute = Node("vision"), Node("compute")
+    camera = Camera(node=vision)
+    detector = Detector("detector", node=vision)
+    out = detector(image=camera.out)
+    echoes = [Echo(f"echo_{port}", node=compute) for port in Detector.outputs]
+    for echo, port in zip(echoes, Detector.outputs):
+        echo(x=out[port])
+    last = Explodes("bomb", node=vision) if explode else Sink("sink", node=vision)
+    last(x=echoes[0].out)
+    return System(components=[camera, detector, *echoes, last], name=name)
+
+
+def run_both(system, tmp_path, iterations=12):
+    native = tmp_path / "native"
+    ros = tmp_path / "ros"
+    system.launch(engine="native", out=tmp_path / "build", iterations=iterations, record_dir=native,
+                  realtime=False)
+    result = system.launch(engine="ros2", out=tmp_path / "build", iterations=iterations, record_dir=ros,
+                           timeout=120)
+    return result, record.load(str(native)), record.load(str(ros))
+
+
+def test_two_nodes_in_two_processes_record_what_native_records(tmp_path, ros_env):
+    result, native, ros = run_both(two_node_system(), tmp_path)
+    assert ros == native
+    for port in Detector.outputs:
+        assert len(native[(f"echo_{port}", "out")]) == 12
+    assert sorted(result.commands) == ["compute", "vision"]
+    assert result.fired["camera"] == 12 and result.fired["sink"] == 12
+
+
+def test_launch_file_nodes_are_what_was_started(tmp_path, ros_env):
+    system = two_node_system("launched")
+    result = system.launch(engine="ros2", out=tmp_path / "build", iterations=2, timeout=120)
+    launch_file = tmp_path / "build/ros2/src/launched/launch/launched.launch.py"
+    declared = {node["executable"]: node for node in launch_nodes(launch_file)}
+    assert sorted(declared) == sorted(result.commands)
+    arguments = get_engine("ros2").launch_arguments(iterations=2)
+    installed_params = tmp_path / "build/ros2/install/launched/share/launched/config/params.yaml"
+    for name, argv in result.commands.items():
+        node = declared[name]
+        expected = [str(tmp_path / f"build/ros2/install/launched/lib/{node['package']}/{node['executable']}")]
+        expected += [arguments[a[1]] if isinstance(a, tuple) else a for a in node["arguments"]]
+        expected += ["--ros-args", "-r", f"__ns:=/{node['namespace']}", "--params-file", str(installed_params)]
+        assert argv == expected
+        assert node["parameters"] == ["params"]
+
+
+def launch_nodes(path: Path):
+    """The Node(...) calls of a launch file, keyword arguments as literals; LaunchConfiguration(x) -> ('lc', x)."""
+    def value(expr):
+        if isinstance(expr, ast.Call) and getattr(expr.func, "id", "") == "LaunchConfiguration":
+            return ("lc", expr.args[0].value)
+        if isinstance(expr, ast.Name):
+            return expr.id
+        if isinstance(expr, ast.List):
+            return [value(e) for e in expr.elts]
+        return ast.literal_eval(expr)
+
+    tree = ast.parse(path.read_text())
+    return [{kw.arg: value(kw.value) for kw in call.keywords} for call in ast.walk(tree)
+            if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "Node"]
+
+
+def test_generated_package_passes_colcon_build_colcon_test_and_catkin_pkg(tmp_path, ros_env):
+    from catkin_pkg.package import parse_package
+
+    system = two_node_system("checked")
+    engine = get_engine("ros2", out_dir=tmp_path / "build")
+    engine.compile(system)
+    assert engine.build(system.spec()) is True
+    assert engine.build(system.spec()) is False  # unchanged sources: no rebuild
+    summary = Colcon().test(engine.workspace, ["checked"])
+    assert "0 errors, 0 failures" in summary and "0 tests" not in summary
+    package = parse_package(str(engine.workspace / "src/checked/package.xml"))
+    package.validate()
+    assert package.package_format == 3
+    assert {"rclpy", "std_msgs", "launch_ros", "python3-numpy"} <= {d.name for d in package.exec_depends}
+    assert package.get_build_type() == "ament_python"
+    for node in ("vision", "compute"):
+        assert (engine.workspace / f"install/checked/lib/checked/{node}").is_file()
+
+
+def test_component_exception_fails_the_launch_with_its_name_and_traceback(tmp_path, ros_env):
+    system = two_node_system("exploding", explode=True)
+    with pytest.raises(ComponentError) as caught:
+        system.launch(engine="ros2", out=tmp_path / "build", iterations=10, timeout=120)
+    error = caught.value
+    assert error.component == "bomb" and error.node == "vision"
+    assert "RuntimeError: sensor on fire" in error.traceback_text
+    assert 'in forward' in error.traceback_text
+    assert not running_executables(tmp_path)
+
+
+def running_executables(tmp_path: Path):
+    """Processes still running one of this test's installed executables."""
+    alive = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if str(tmp_path / "build/ros2/install") in cmdline:
+                alive.append(pid)
+    return alive
+
+
+# -- interoperability with a plain rclpy node -----------------------------------------------------------
+class Ticker(Component):
+    def setup(self):
+        self.n = 0
+
+    def forward(self) -> int:
+        self.n += 1
+        return self.n
+
+
+class Doubler(Component):
+    def forward(self, x: int) -> int:
+        return 2 * x
+
+
+def test_plain_rclpy_node_reads_and_writes_generated_topics(tmp_path, ros_env):
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import Int64
+
+    a, b = Node("a"), Node("b")
+    ticker = Ticker("ticker", node=a, rate_hz=20)
+    doubler = Doubler("doubler", node=b)
+    sink = Sink("sink", node=a)
+    sink(x=doubler(x=ticker.out))
+    system = System(components=[ticker, doubler, sink], name="interop")
+    errors = []
+
+    def run():
+        try:
+            system.launch(engine="ros2", out=tmp_path / "build", duration=20, timeout=60)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("plain_test_node", context=context)
+    got = []
+    qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(Int64, "/interop/doubler/out", lambda m: got.append(m.data), qos)
+    pub = node.create_publisher(Int64, "/interop/ticker/out", qos)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    launcher = threading.Thread(target=run)
+    launcher.start()
+    try:
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and not any(v >= 2000 for v in got):
+            executor.spin_once(timeout_sec=0.1)
+            if got and pub.get_subscription_count():
+                pub.publish(Int64(data=1000))
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+        stop_launch(tmp_path)
+        launcher.join(60)
+    assert not errors, errors
+    assert any(0 < v < 1000 and v % 2 == 0 for v in got), "no doubled tick reached the plain node"
+    assert 2000 in got, "the doubler never received what the plain node published"
+
+
+def stop_launch(tmp_path):
+    """End the launch early by interrupting its node processes (as Ctrl-C would)."""
+    import signal
+
+    for pid in running_executables(tmp_path):
+        try:
+            os.kill(int(pid), signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+
+# -- configs as ROS parameters --------------------------------------------------------------------------
+class Scaled(Component):
+    @dataclass
+    class Config:
+        gain: float = 1.0
+        label: str = "plain"
+
+    def __init__(self, node=None, config=None):
+        super().__init__("scaled", node=node, config=config)
+
+    def setup(self):
+        self.n = 0
+
+    def forward(self):
+        self.n += 1
+        return f"{self.config.label}:{self.n * self.config.gain}"
+
+
+def test_component_configs_are_ros_parameters_overridable_on_the_command_line(tmp_path, ros_env):
+    import json
+
+    from lkbuild.tools.ros2 import Workspace
+
+    scaled = Scaled(config=Scaled.Config(gain=2.0))
+    sink = Sink("sink")
+    sink(x=scaled.out)
+    system = System(components=[scaled, sink], name="params")
+    engine = get_engine("ros2", out_dir=tmp_path / "build")
+    engine.compile(system)
+    engine.build(system.spec())
+    argv = engine.commands(system.spec(), iterations=2, record_dir=tmp_path / "rec")["local"]
+    process = Workspace(engine.workspace).start_sourced(
+        argv + ["-p", "label:=tuned", "-p", "gain:=10"], tmp_path / "run.log")
+    try:
+        assert process.wait(60) == 0, process.log_tail()
+    finally:
+        process.stop()
+    lines = [json.loads(line) for line in (tmp_path / "rec/scaled.jsonl").read_text().splitlines()]
+    # the params file says gain 2.0; the command line overrides it (an int given for a float still works)
+    assert [line["value"] for line in lines] == ["'tuned:10.0'", "'tuned:20.0'"]

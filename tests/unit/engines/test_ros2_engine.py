@@ -1,0 +1,213 @@
+"""The ROS 2 engine without running ROS: validation, command lines, options, and the run-end rule."""
+from __future__ import annotations
+
+import argparse
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from lkbuild import Component, ComponentError, ConfigError, Node, System
+from lkbuild.engines import get_engine
+from lkbuild.runtime_stubs.lk_runtime import ros2_node
+
+
+class Source(Component):
+    def forward(self) -> int:
+        return 1
+
+
+class Relay(Component):
+    def forward(self, x):
+        return x
+
+
+def system(name="rig", machine_b=None):
+    a, b = Node("a", machine="m1" if machine_b else None), Node("b", machine=machine_b)
+    src, relay = Source("src", node=a), Relay("relay", node=b)
+    relay(x=src.out)
+    return System(components=[src, relay], name=name)
+
+
+def test_ros2_is_a_registered_engine():
+    assert get_engine("ros2").name == "ros2"
+
+
+def test_a_ros_message_annotation_is_refused_with_how_to_fix():
+    class Camera(Component):
+        outputs = {"image": "sensor_msgs.msg.Image"}
+
+        def forward(self):
+            return None
+
+    cam, relay = Camera("cam", node=Node("a")), Relay("relay", node=Node("b"))
+    relay(x=cam.outputs.image)
+    ok, problems = get_engine("ros2").validate(System(components=[cam, relay], name="rig"))
+    assert not ok
+    assert "sensor_msgs/msg/Image" in problems[0] and "Annotate the port" in problems[0]
+
+
+def test_a_machine_named_like_the_system_is_refused():
+    ok, problems = get_engine("ros2").validate(system(name="m2", machine_b="m2"))
+    assert not ok and "launch/m2.launch.py" in problems[0]
+
+
+def test_commands_are_the_installed_executables_with_the_launch_files_arguments(tmp_path):
+    engine = get_engine("ros2", out_dir=tmp_path)
+    commands = engine.commands(system().spec(), iterations=5, record_dir=tmp_path / "rec", realtime=False)
+    install = tmp_path.absolute() / "ros2/install/rig"
+    assert commands["a"] == [
+        str(install / "lib/rig/a"), "--iterations", "5", "--record", str((tmp_path / "rec").resolve()),
+        "--realtime", "false", "--ros-args", "-r", "__ns:=/rig", "--params-file",
+        str(install / "share/rig/config/params.yaml")]
+    assert list(commands) == ["a", "b"]
+
+
+def test_unset_options_are_empty_launch_arguments():
+    assert get_engine("ros2").launch_arguments() == {"iterations": "", "record_dir": "", "realtime": "true"}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"coordinator_addr": "10.0.0.1"}, "does not take coordinator_addr"),
+    ({"iterations": -1}, "iterations must be 0 or more"),
+])
+def test_bad_launch_options_are_config_errors(tmp_path, options, message):
+    engine = get_engine("ros2", out_dir=tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        engine.launch(system(), None, **options)
+
+
+# -- the runtime adapter's pure parts --------------------------------------------------------------------
+def test_executable_options_parse_like_the_launch_file_passes_them():
+    options = ros2_node.parse_options(["--iterations", "", "--record", "", "--realtime", "true"])
+    assert (options.iterations, options.record, options.realtime) == (None, None, True)
+    options = ros2_node.parse_options(["--iterations", "7", "--record", "/tmp/r", "--realtime", "false"])
+    assert (options.iterations, options.record, options.realtime) == (7, "/tmp/r", False)
+    with pytest.raises(SystemExit):
+        ros2_node.parse_options(["--iterations", "many"])
+
+
+def test_parameter_overrides_replace_the_recorded_config():
+    construction = {"args": [], "kwargs": {"config": {"$config": {"width": 64, "gain": 1.0}}}}
+    patched, found = ros2_node._patch_config(construction, {"width": 32})
+    assert found and patched["kwargs"]["config"] == {"$config": {"width": 32, "gain": 1.0}}
+    assert construction["kwargs"]["config"]["$config"]["width"] == 64  # the plan itself is untouched
+    assert ros2_node._patch_config({"args": [1], "kwargs": {}}, {"width": 3}) == ({"args": [1], "kwargs": {}}, False)
+
+
+def process(node, statuses, sent=None, received=None, idle=True):
+    """A NodeProcess of a two-node system a -> b, without rclpy, with the given peer statuses."""
+    topic = {"name": "src/out", "full_name": "/rig/src/out", "node": "a",
+             "subscribers": [{"node": "b", "key": "relay.x"}]}
+    plan = {"node": node, "ros2": {"nodes": ["a", "b"], "topics": [topic]}}
+    proc = ros2_node.NodeProcess(plan, argparse.Namespace(iterations=3, record=None, realtime=True))
+    proc.host = SimpleNamespace(done=lambda: idle)
+    proc.sent, proc.received, proc.statuses = sent or {}, received or {}, statuses
+    return proc
+
+
+def test_a_process_ends_only_when_every_node_is_idle_and_every_message_arrived():
+    done_a = {"node": "a", "idle": True, "sent": {"src/out": 3}, "received": {}}
+    assert process("b", {"a": done_a}, received={"relay.x": 3})._finished()
+    assert not process("b", {"a": done_a}, received={"relay.x": 2})._finished()   # one still in flight
+    assert not process("b", {}, received={"relay.x": 3})._finished()               # a has not reported
+    assert not process("b", {"a": {**done_a, "idle": False}}, received={"relay.x": 3})._finished()
+    done_b = {"node": "b", "idle": True, "sent": {}, "received": {"relay.x": 3}}
+    assert process("a", {"b": done_b}, sent={"src/out": 3})._finished()
+    assert not process("a", {"b": {**done_b, "received": {"relay.x": 1}}}, sent={"src/out": 3})._finished()
+
+
+def test_messages_lost_to_an_overflowing_queue_end_the_run_with_a_warning(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(ros2_node, "LOSS_TIMEOUT", 0.0)
+    done_a = {"node": "a", "idle": True, "sent": {"src/out": 3}, "received": {}}
+    proc = process("b", {"a": done_a}, received={"relay.x": 1})
+    proc._log = lambda: SimpleNamespace(warning=warnings.append)
+    assert not proc._finished()  # first seen unbalanced: maybe still in flight
+    assert proc._finished()      # unchanged for LOSS_TIMEOUT: lost
+    assert "2 of 3 on /rig/src/out for relay.x" in warnings[0]
+
+
+@pytest.mark.parametrize("data", [b"", b"abcde", bytes(range(256)) * 40])
+def test_codec_bytes_are_serialized_exactly_as_rclpy_serializes_uint8_multiarray(data):
+    import array
+
+    from rclpy.serialization import deserialize_message, serialize_message
+    from std_msgs.msg import MultiArrayDimension, UInt8MultiArray
+
+    msg = UInt8MultiArray()
+    msg.data = array.array("B", data)
+    assert ros2_node.uint8_multiarray_cdr(data) == serialize_message(msg)
+    assert bytes(deserialize_message(ros2_node.uint8_multiarray_cdr(data), UInt8MultiArray).data) == data
+    # a foreign publisher may fill in the layout: the data is still found, without a copy
+    msg.layout.dim = [MultiArrayDimension(label="rows", size=2, stride=4), MultiArrayDimension(label="c", size=1)]
+    msg.layout.data_offset = 3
+    view = ros2_node.uint8_multiarray_data(serialize_message(msg))
+    assert isinstance(view, memoryview) and bytes(view) == data
+
+
+def test_a_truncated_message_is_a_codec_error_not_a_crash():
+    from lkbuild.runtime_stubs.lk_runtime.errors import CodecError
+
+    with pytest.raises(CodecError):
+        ros2_node.uint8_multiarray_data(ros2_node.uint8_multiarray_cdr(b"abcdef")[:-3])
+
+
+# -- with a ROS 2 install: `ros2 launch` (a stand-in `ros2` on PATH records how it was called) -------------
+FAKE_ROS2 = """#!/bin/sh
+printf '%s\\n' "$@" > "{calls}"
+{output}
+"""
+
+
+def fake_ros2(tmp_path, monkeypatch, output=""):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "ros2"
+    script.write_text(FAKE_ROS2.format(calls=tmp_path / "calls", output=output))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    engine = get_engine("ros2", out_dir=tmp_path / "build")
+    (engine.workspace / "install").mkdir(parents=True)
+    (engine.workspace / "install/setup.sh").write_text("")
+    monkeypatch.setattr(engine, "build", lambda spec, env=None: False)
+    return engine
+
+
+def test_where_ros2_exists_the_system_launch_file_is_run_with_ros2_launch(tmp_path, monkeypatch):
+    engine = fake_ros2(tmp_path, monkeypatch)
+    result = engine.launch(system(), None, iterations=3, timeout=30)
+    assert (tmp_path / "calls").read_text().splitlines() == [
+        "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true"]
+    assert list(result.commands) == ["launch"]
+
+
+def test_a_component_failure_reported_under_ros2_launch_fails_the_launch(tmp_path, monkeypatch):
+    failure = ('{"component": "relay", "node": "b", "machine": "local", "phase": "forward", '
+               '"traceback": "ValueError: bad\\\\n"}')
+    engine = fake_ros2(tmp_path, monkeypatch, output=f"echo '[b-2] LKBUILD-FAILURE {failure}'")
+    with pytest.raises(ComponentError) as caught:
+        engine.launch(system(), None, iterations=3, timeout=30)  # ros2 launch itself exits 0
+    assert caught.value.component == "relay" and "ValueError: bad" in caught.value.traceback_text
+
+
+def test_only_unused_fast_dds_files_created_during_the_run_are_removed():
+    import fcntl
+
+    from lkbuild.tools import ros2 as ros2_tools
+
+    before = ros2_tools.shm_files()
+    stale = ros2_tools.SHM / f"fastrtps_lkbuildtest{os.getpid()}a"
+    alive = ros2_tools.SHM / f"fastrtps_lkbuildtest{os.getpid()}b"
+    stale.write_bytes(b"x")
+    alive.write_bytes(b"x")
+    lock = open(f"{alive}_el", "w")  # a living participant holds its segment's lock
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        removed = ros2_tools.remove_stale_shm(before)
+        assert stale.name in removed and not stale.exists()
+        assert alive.exists() and alive.name not in removed
+    finally:
+        lock.close()
+        for path in (alive, ros2_tools.SHM / f"{alive.name}_el", stale):
+            path.unlink(missing_ok=True)
