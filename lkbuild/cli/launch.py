@@ -40,6 +40,8 @@ def launch(app, system, engine, iterations, duration, fast, record_dir, coordina
         options["local_cluster"] = True
     result = runner.launch(loaded, config_path, **options)
     click.echo(summary(loaded.name, runner.name, result))
+    for warning in getattr(result, "warnings", None) or ():
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def summary(name, engine, result) -> str:

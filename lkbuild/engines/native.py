@@ -8,7 +8,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from ..errors import ComponentError, ConfigError
 from ..graph import SystemSpec
@@ -21,12 +21,14 @@ from .plan import node_plan
 
 @dataclass
 class RunResult:
-    """What a launch did: messages sent, firings per component, where the recording is."""
+    """What a launch did: messages sent, firings per component, where the recording and logs are."""
 
     engine: str
     messages: int = 0
     fired: Dict[str, int] = field(default_factory=dict)
     record_dir: Optional[Path] = None
+    log_dir: Optional[Path] = None
+    warnings: List[str] = field(default_factory=list)
 
 
 def write_system_json(out_dir: Path, spec: SystemSpec) -> Path:
