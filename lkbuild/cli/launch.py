@@ -56,4 +56,11 @@ def summary(name, engine, result) -> str:
         value = getattr(result, label, None)
         if value:
             lines.append(f"{label.replace('_dir', '')}: {value}")
+    commands = getattr(result, "daemon_commands", None)
+    if commands:
+        lines.append("start one dora daemon per machine:")
+        lines += [f"  {machine}: {command}" for machine, command in sorted(commands.items())]
+    lost = getattr(result, "lost", None)
+    if lost:
+        lines.append("messages lost in transit: " + ", ".join(f"{edge}={n}" for edge, n in sorted(lost.items())))
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from .base import Engine, as_spec
 # name -> "module:Class"; modules load only when the engine is used.
 ENGINES: Dict[str, str] = {
     "native": "lkbuild.engines.native:NativeEngine",
+    "ros2": "lkbuild.engines.ros2:Ros2Engine",
+    "dora": "lkbuild.engines.dora:DoraEngine",
 }
 
 

@@ -115,17 +115,36 @@ def test_the_run_is_over_only_when_every_node_is_idle_and_every_edge_count_match
     runner.node = MockNode([])
     runner.received.update({"doubler.x": 3, "shape.image": 3})
     assert not runner.run_is_over()                          # nothing heard from node a yet
-    runner.peer_status["a"] = {"sent": {"ticker.out": 4}, "received": {}}
+    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 4}, "received": {}}
     assert not runner.run_is_over()                          # one message still in flight
-    runner.peer_status["a"] = {"sent": {"ticker.out": 3}, "received": {}}
+    runner.peer_status["a"] = {"idle": False, "sent": {"ticker.out": 3}, "received": {}}
+    assert not runner.run_is_over()                          # node a reported progress, not rest
+    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 3}, "received": {}}
     assert runner.run_is_over()
 
 
 def test_a_node_without_sources_publishes_only_after_every_node_with_sources():
     runner = runner_for("b", iterations=3)
     assert not runner.may_publish()
-    runner.peer_status["a"] = {"sent": {"ticker.out": 3}, "received": {}}
+    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 3}, "received": {}}
     assert runner.may_publish()
+
+
+def test_a_sender_holds_its_sources_while_too_many_messages_are_unacknowledged():
+    runner = runner_for("a", iterations=None)
+    runner.sent["ticker.out"] = dora_node.WINDOW
+    assert not runner.window_open()
+    runner.peer_status["b"] = {"idle": False, "sent": {}, "received": {"doubler.x": 1, "shape.image": 1}}
+    assert runner.window_open()
+
+
+def test_a_receiver_reports_progress_every_ack_every_messages():
+    runner = runner_for("b")
+    node = MockNode([("doubler.x", arrow(100 + i)) for i in range(dora_node.ACK_EVERY * 2 + 1)])
+    runner.run(node)
+    progress = [json.loads(bytes(p)) for p in node.outputs["_lk_status"]]
+    assert [p["received"]["doubler.x"] for p in progress] == [dora_node.ACK_EVERY, 2 * dora_node.ACK_EVERY]
+    assert not any(p["idle"] for p in progress)
 
 
 def test_a_stop_request_ends_a_source_that_would_run_forever():
@@ -163,3 +182,28 @@ def test_main_reads_the_run_settings_and_records_what_it_sends(tmp_path, capsys)
 def test_bad_run_settings_are_refused(text):
     with pytest.raises(ValueError, match="iterations must be an integer"):
         Settings.from_env({dora_node.RUN_ENV: text})
+
+
+def test_a_busy_node_says_so_before_handling_a_message_after_saying_it_was_idle():
+    runner = runner_for("b", iterations=3)
+    node = MockNode([("doubler.x", arrow(1))])
+    runner.node = node
+    runner.publish(idle=True)
+    runner.handle(node.next())
+    said = [json.loads(bytes(p)) for p in node.outputs["_lk_status"]]
+    assert [(s["idle"], s["received"]) for s in said] == [(True, {}), (False, {})]   # busy, before counting
+
+
+def test_messages_sent_but_never_received_are_named_per_edge():
+    runner = runner_for("b", iterations=3)
+    runner.received.update({"doubler.x": 3, "shape.image": 1})
+    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 3}, "received": {}}
+    assert runner.missing() == {"a/ticker.out -> b/shape.image": 2}
+
+
+def test_a_loss_is_reported_on_one_line_for_the_engine(capsys):
+    dora_node.report_loss("b", {"a/ticker.out -> b/shape.image": 2})
+    err = capsys.readouterr().err
+    assert "dora lost 2 message(s)" in err
+    assert json.loads(err.split(dora_node.LOST_MARK, 1)[1]) == {
+        "node": "b", "missing": {"a/ticker.out -> b/shape.image": 2}}

@@ -1,0 +1,297 @@
+"""The dora engine: compile a system to a dora-rs dataflow; run it on one machine or on several.
+
+* ``compile`` writes ``.lk_build/dora/`` (``dataflow.yaml``, ``nodes/``, ``lk_runtime/``,
+  ``machines/*.sh``) and ``.lk_build/system.json``; returns the path of ``dataflow.yaml``.
+* ``launch`` runs it: ``dora run`` (one machine, no coordinator), ``coordinator_addr=`` (``dora start
+  --attach`` on a running coordinator; prints the daemon command for each machine) or
+  ``local_cluster=True`` (a coordinator and one daemon per machine on 127.0.0.1, all stopped after).
+  Nothing started is left running, whatever happens. Node logs stay under ``.lk_build/dora/``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from ..errors import ComponentError, ConfigError, LkbuildError, ToolError, ToolFailedError
+from ..output import write_tree
+from ..runtime_stubs.lk_runtime.dora_node import FAILURE_MARK, LOST_MARK, RUN_ENV, SUMMARY_MARK
+from ..generators.dora import LOCAL_DATAFLOW
+from ..tools import tail
+from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
+from .base import Engine
+from .native import RunResult, read_system_json, write_system_json
+
+log = logging.getLogger("lkbuild.dora")
+
+PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
+
+
+@dataclass
+class DoraRunResult(RunResult):
+    """A dora launch: ``log_dir`` holds the node logs (``log_<node>.jsonl``), ``log_file`` dora's output.
+
+    ``lost``: messages dora lost in transit, per edge (``src node/output -> dst node/input``); empty
+    when the run delivered everything.
+    """
+
+    log_dir: Optional[Path] = None
+    lost: Dict[str, int] = field(default_factory=dict)
+    log_file: Optional[Path] = None
+    daemon_commands: Dict[str, str] = field(default_factory=dict)
+    pids: List[int] = field(default_factory=list)
+
+
+class DoraEngine(Engine):
+    """Compiles to ``.lk_build/dora/dataflow.yaml`` and runs it with the real ``dora`` binary."""
+
+    name = "dora"
+
+    @property
+    def dora_dir(self) -> Path:
+        return self.out_dir / "dora"
+
+    def tool(self, home: Optional[Path] = None) -> Dora:
+        return Dora(home=home if home is not None else self.dora_dir.resolve() / "home")
+
+    def generate(self, spec, **options) -> Dict[str, bytes]:
+        from ..generators import dora as generator
+
+        options.setdefault("root", str(self.dora_dir.resolve()))
+        options.setdefault("python", os.path.abspath(sys.executable))
+        return generator.generate(spec, options)
+
+    # -- compile ----------------------------------------------------------------------------------------------
+    def compile(self, system) -> Optional[Path]:
+        spec = self.checked_spec(system)
+        files = self.generate(spec)  # everything rendered before anything is written
+        write_system_json(self.out_dir, spec)
+        write_tree(self.dora_dir, files, prune=PRUNED)
+        return self.dora_dir / "dataflow.yaml"
+
+    def validate(self, system) -> Tuple[bool, List[str]]:
+        """The IR's problems, then what the real ``dora validate`` says about the generated dataflow."""
+        ok, found = super().validate(system)
+        if not ok:
+            return ok, found
+        with tempfile.TemporaryDirectory(prefix="lk-dora-") as tmp:
+            try:
+                files = self.generate(self.checked_spec(system), root=tmp)
+                write_tree(Path(tmp), files)
+                self.tool(Path(tmp) / "home").validate(Path(tmp) / "dataflow.yaml")
+            except LkbuildError as exc:
+                found.append(f"dora: {exc}")
+        return not found, found
+
+    # -- launch -----------------------------------------------------------------------------------------------
+    def launch(self, system, config_path, iterations: Optional[int] = None, duration: Optional[float] = None,
+               record_dir=None, coordinator_addr: Optional[str] = None, local_cluster: bool = False,
+               realtime: bool = True, timeout: Optional[float] = None) -> DoraRunResult:
+        """Run the compiled dataflow; returns when it has ended (``iterations``, ``duration`` or Ctrl-C).
+
+        Raises:
+            ComponentError: a component raised; names component, node and machine, with the traceback.
+            ToolError: dora failed, or ``timeout`` seconds passed (everything is stopped first).
+        """
+        if iterations is not None and iterations < 0:
+            raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
+        if coordinator_addr and local_cluster:
+            raise ConfigError("use either coordinator_addr (a running coordinator) or local_cluster, not both.")
+        dataflow = Path(config_path or self.compile(system)).resolve()
+        spec = self._spec(system, dataflow)
+        settings = {"iterations": iterations, "realtime": bool(realtime),
+                    "record_dir": str(Path(record_dir).resolve()) if record_dir else None}
+        env_vars = {RUN_ENV: json.dumps(settings, sort_keys=True)}
+        if os.environ.get("HOME") and "$" not in os.environ["HOME"]:
+            env_vars["HOME"] = os.environ["HOME"]  # dora's own HOME is private; components keep the user's
+        logs = dataflow.parent / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        result = DoraRunResult("dora", record_dir=Path(settings["record_dir"]) if record_dir else None)
+        try:
+            if local_cluster:
+                self._run_local_cluster(spec, dataflow, env_vars, logs, duration, timeout, result)
+            elif coordinator_addr:
+                self._run_on_coordinator(spec, dataflow, Coordinator.parse(coordinator_addr), env_vars, logs,
+                                         duration, timeout, result)
+            else:
+                self._run_here(dataflow, env_vars, logs, duration, timeout, result)
+        finally:
+            # Nodes report in their own order; show them in the system's, as the native engine does.
+            order = [c.name for c in spec.components]
+            result.fired = {name: result.fired[name] for name in order if name in result.fired}
+        return result
+
+    def _spec(self, system, dataflow: Path):
+        system_json = dataflow.parent.parent / "system.json"
+        if system_json.exists():
+            return read_system_json(system_json)
+        return self.checked_spec(system)
+
+    def _run_here(self, dataflow, env_vars, logs, duration, timeout, result) -> None:
+        result.log_file = _fresh(logs / "dora-run.log")
+        dora = self.tool()
+        local = dataflow.parent / LOCAL_DATAFLOW  # `dora run` refuses `deploy:` sections
+        before = _log_dirs(dataflow.parent / "out")
+        process = dora.run_dataflow(local if local.exists() else dataflow, env_vars, result.log_file,
+                                    stop_after=duration)
+        result.pids.append(process.pid)
+        code = _wait(process, timeout)
+        result.log_dir = _newest(_log_dirs(dataflow.parent / "out") - before)
+        self._finish(result, code, process.cmd)
+
+    def _run_local_cluster(self, spec, dataflow, env_vars, logs, duration, timeout, result) -> None:
+        from ..generators.dora.dataflow import machines_of
+
+        # Scratch state of the previous rehearsal (daemon work dirs, node logs) is of no further use.
+        state = dataflow.parent / "cluster"
+        shutil.rmtree(state, ignore_errors=True)
+        result.log_file = _fresh(logs / "dora-start.log")
+        machines = machines_of(spec)
+        with LocalCluster(self.tool(state / "home"), machines, state) as cluster:
+            result.pids.extend(cluster.pids)
+            log.info("local dora cluster: coordinator %s, daemons for %s", cluster.coordinator,
+                     ", ".join(machines) or "one unnamed machine")
+            code = self._attach(cluster.dora, dataflow, cluster.coordinator, spec.name, env_vars, duration,
+                                timeout, result)
+        result.log_dir = state  # <machine>/_work/<session>/out/<run>/log_<node>.jsonl, one tree per daemon
+        self._finish(result, code, ["dora", "start", str(dataflow)])
+
+    def _run_on_coordinator(self, spec, dataflow, coordinator, env_vars, logs, duration, timeout, result) -> None:
+        from ..generators.dora.dataflow import machines_of
+
+        files = self.generate(spec, coordinator_addr=coordinator.host, coordinator_port=coordinator.port)
+        write_tree(self.dora_dir, {k: v for k, v in files.items() if k.startswith("machines/")})
+        for machine in machines_of(spec):
+            command = " ".join(shlex.quote(a) for a in daemon_command(machine, coordinator))
+            result.daemon_commands[machine] = command
+            log.info("on machine %s run: %s   (also in %s)", machine, command,
+                     self.dora_dir / "machines" / f"{machine}.sh")
+        result.log_file = _fresh(logs / "dora-start.log")
+        code = self._attach(self.tool(), dataflow, coordinator, spec.name, env_vars, duration, timeout, result)
+        try:
+            self._finish(result, code, ["dora", "start", str(dataflow)])
+        except ToolFailedError as exc:
+            # Most often a daemon is missing: say what to start where.
+            commands = "\n".join(f"  on {m}: {c}" for m, c in result.daemon_commands.items())
+            raise ToolFailedError(exc.cmd, exc.code, exc.output_tail,
+                                  f"Is a dora daemon running on every machine, connected to {coordinator}?\n"
+                                  f"{commands}") from None
+
+    def _attach(self, dora, dataflow, coordinator, name, env_vars, duration, timeout, result) -> int:
+        """``dora start --attach``; ``duration`` and Ctrl-C stop the dataflow through the coordinator."""
+        process = dora.start_dataflow(dataflow, coordinator, name, env_vars, result.log_file)
+        result.pids.append(process.pid)
+        try:
+            return _wait(process, duration if duration is not None else timeout, stop=False)
+        except (TimeoutError, KeyboardInterrupt) as exc:
+            dora.stop_dataflow(coordinator, name)
+            code = _wait(process, 30)
+            if isinstance(exc, KeyboardInterrupt) or duration is None:
+                raise exc if isinstance(exc, KeyboardInterrupt) else _timed_out(timeout, result)
+            return code
+        finally:
+            process.stop()
+
+    def _finish(self, result: DoraRunResult, code: int, cmd) -> None:
+        """Read the node logs (summaries, failures); raise what went wrong."""
+        lines = _log_lines(result)
+        for text in _marked(lines, SUMMARY_MARK):
+            result.messages += int(text.get("messages", 0))
+            result.fired.update({str(k): int(v) for k, v in text.get("fired", {}).items()})
+        for report in _marked(lines, LOST_MARK):
+            for edge, count in report.get("missing", {}).items():
+                result.lost[str(edge)] = max(result.lost.get(str(edge), 0), int(count))
+        if result.lost:
+            log.warning("dora lost %d message(s) in transit: %s. The recorded outputs are incomplete.",
+                        sum(result.lost.values()), ", ".join(f"{e}: {n}" for e, n in sorted(result.lost.items())))
+        if result.log_dir:
+            log.info("dora node logs: %s", result.log_dir)
+        if code == 0:
+            return
+        failures = list(_marked(lines, FAILURE_MARK))
+        where = f"\nLogs: {result.log_dir or result.log_file}"
+        for failure in failures:
+            if failure.get("component"):
+                raise ComponentError(failure["component"], str(failure.get("node")), str(failure.get("machine")),
+                                     str(failure.get("phase")), str(failure.get("traceback", "")) + where)
+        if failures:
+            raise ToolFailedError(cmd, code, str(failures[0].get("traceback", "")),
+                                  f"node '{failures[0].get('node')}' failed.{where}")
+        output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
+        raise ToolFailedError(cmd, code, tail(output), f"See {result.log_file}.")
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+def _wait(process, timeout: Optional[float], stop: bool = True) -> int:
+    """Wait for a dora process; with ``stop``, whatever happens, its whole process group is ended after."""
+    import subprocess
+
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        if not stop:
+            raise TimeoutError from None
+        process.stop()
+        raise _timed_out(timeout, None) from None
+    finally:
+        if stop:
+            process.stop()
+
+
+def _timed_out(timeout, result) -> ToolError:
+    where = f" Logs: {result.log_file}" if result is not None and result.log_file else ""
+    return ToolError(f"the dora run did not end within {timeout} s and was stopped.{where}")
+
+
+def _fresh(path: Path) -> Path:
+    if path.exists():
+        path.unlink()
+    return path
+
+
+def _log_dirs(*roots: Path) -> set:
+    return {d for root in roots if root.is_dir() for d in root.iterdir() if d.is_dir()}
+
+
+def _newest(dirs) -> Optional[Path]:
+    return max(dirs, key=lambda d: d.stat().st_mtime) if dirs else None
+
+
+def _log_lines(result: DoraRunResult) -> List[str]:
+    """The messages of every node log of this run (JSON lines), then dora's own output."""
+    lines: List[str] = []
+    if result.log_dir and result.log_dir.is_dir():
+        for path in sorted(result.log_dir.rglob("log_*.jsonl")):
+            for raw in path.read_text(errors="replace").splitlines():
+                try:
+                    lines.append(str(json.loads(raw).get("msg", "")))
+                except (ValueError, AttributeError):
+                    lines.append(raw)
+    if result.log_file and result.log_file.exists():
+        lines += result.log_file.read_text(errors="replace").splitlines()
+    return lines
+
+
+def _marked(lines: List[str], mark: str):
+    """The JSON objects that follow ``mark`` in log lines (each reported once)."""
+    seen = set()
+    decoder = json.JSONDecoder()
+    for line in lines:
+        at = line.find(mark)
+        if at < 0:
+            continue
+        try:
+            value, _ = decoder.raw_decode(line[at + len(mark):])
+        except ValueError:
+            continue
+        key = json.dumps(value, sort_keys=True)
+        if isinstance(value, dict) and key not in seen:
+            seen.add(key)
+            yield value
