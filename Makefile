@@ -26,10 +26,15 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io mmdebstrap zstd >/dev/null; \
 	fi
 
+DEMO := .lk_build/demo
+
 demo: install
 	$(BIN)/lkbuild check examples/robot/robot.py
-	$(BIN)/lkbuild launch examples/robot/robot.py --engine native --iterations 20
-	$(BIN)/lkbuild launch examples/robot/robot.py --engine dora --iterations 20
+	rm -rf $(DEMO)
+	$(BIN)/lkbuild launch examples/robot/robot.py --engine native --iterations 20 --record $(DEMO)/native
+	$(BIN)/lkbuild launch examples/robot/robot.py --engine dora --iterations 20 --record $(DEMO)/dora
+	@echo "Last velocity commands (dora):"; tail -n 3 $(DEMO)/dora/controller.jsonl
+	@diff -r $(DEMO)/native $(DEMO)/dora >/dev/null && echo "native and dora recorded identical outputs ($(DEMO))"
 
 test: install system-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
