@@ -1,43 +1,26 @@
 """The examples on dora, through the real `lkbuild` command: the same recorded outputs as on native."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dora_cluster import assert_nothing_left
+from example_runs import copy_example, lkbuild, private_env
 from lkbuild.runtime_stubs.lk_runtime import record
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-LKBUILD = Path(sys.executable).with_name("lkbuild")
-
 
 @pytest.fixture
 def env(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    yield {**os.environ, "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+    yield private_env(tmp_path)
     assert_nothing_left(str(tmp_path))
 
 
-def copy_example(name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".lk_build", "__pycache__", "rec*"))
-    return target
-
-
 def launch(folder: Path, file: str, env, rec: str, *options) -> subprocess.CompletedProcess:
-    args = [str(LKBUILD), "launch", file, "--record", rec, *options]
-    done = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, f"{args} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-    assert "Traceback" not in done.stderr
-    return done
+    return lkbuild(["launch", file, "--record", rec, *options], folder, env)
 
 
 def same_as_native(folder: Path, file: str, env, *options, dora_options=()) -> subprocess.CompletedProcess:

@@ -3,45 +3,25 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from example_runs import copy_example, lkbuild, private_env, run
 from lkbuild.runtime_stubs.lk_runtime import record
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-LKBUILD = Path(sys.executable).with_name("lkbuild")
-
 
 @pytest.fixture
 def env(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    return {**os.environ, "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def copy_example(name: str, tmp_path: Path) -> Path:
-    """The example's folder, copied so runs write nothing into the repository."""
-    target = tmp_path / name
-    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".lk_build", "__pycache__", "rec"))
-    return target
-
-
-def run(args, cwd, env, timeout=120) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{args} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-    assert "Traceback" not in done.stderr
-    return done
+    return private_env(tmp_path)
 
 
 def launch(folder: Path, file: str, env, rec: str, *options) -> subprocess.CompletedProcess:
-    return run([str(LKBUILD), "launch", file, "-e", "native", "--record", rec, *options], folder, env)
+    return lkbuild(["launch", file, "-e", "native", "--record", rec, *options], folder, env, timeout=120)
 
 
 def values(rec: Path, component: str, output: str):
@@ -109,7 +89,7 @@ def test_robot_steers_toward_the_blob_and_stops_when_close(tmp_path, env):
 
 def test_robot_places_vision_on_the_jetson_and_planning_on_the_nuc(tmp_path, env):
     folder = copy_example("robot", tmp_path)
-    spec = json.loads(run([str(LKBUILD), "inspect", "robot.py"], folder, env).stdout)
+    spec = json.loads(lkbuild(["inspect", "robot.py"], folder, env).stdout)
     assert spec["engine"] == "dora"
     assert {n["name"]: (n["machine"], n["engine"], n["components"]) for n in spec["nodes"]} == {
         "jetson": ("jetson", "dora", ["camera", "detector"]),
