@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import sys
 import weakref
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -13,6 +14,7 @@ from .component import (
 )
 from .errors import GraphError
 from .node import LOCAL_NODE, Node
+from .runtime_stubs.lk_runtime import rosmsg
 
 DEFAULT_OUT = ".lk_build"
 # True while lkbuild imports a user's file to read its system: running it then would be a surprise.
@@ -273,6 +275,7 @@ def component_spec(c: Component, sources=None, root: Optional[str] = None):
     root = root or import_root
     found = _source_facts(c, sources, root)
     notes = forward_annotations(cls)
+    namespace = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
     queues = getattr(cls, "input_queues", {}) or {}
     inputs = []
     for name in c._lk_input_names:
@@ -283,12 +286,13 @@ def component_spec(c: Component, sources=None, root: Optional[str] = None):
         if "policy" in q:
             extra["queue_policy"] = q["policy"]
         inputs.append(PortSpec(name, required=name in c._lk_required,
-                               annotation=_annotation_text(notes.get(name)), **extra))
+                               annotation=rosmsg.qualify(_annotation_text(notes.get(name)), namespace), **extra))
     out_names = cls._lk_outputs
     out_types = dict(cls._lk_output_types)
     if len(out_names) == 1 and "return" in notes and out_names[0] not in out_types:
         out_types[out_names[0]] = notes["return"]
-    outputs = [PortSpec(n, required=False, annotation=_annotation_text(out_types.get(n))) for n in out_names]
+    outputs = [PortSpec(n, required=False, annotation=rosmsg.qualify(_annotation_text(out_types.get(n)), namespace))
+               for n in out_names]
     if found is not None:
         source = dict(
             line=found.line,

@@ -83,7 +83,7 @@ def generate(spec, options: Dict[str, Any] | None = None) -> Dict[str, bytes]:
         "opts": opts,
         "nodes": [n.name for n in spec.nodes],
         "machines": _machines(spec),
-        "msg_packages": interfaces.message_packages(topics),
+        "msg_packages": interfaces.message_packages(topics, interfaces.ros_messages(spec)),
         "python_deps": _python_deps(spec),
         "topics": topics,
         "arguments": node_arguments(),
@@ -103,7 +103,8 @@ def generate(spec, options: Dict[str, Any] | None = None) -> Dict[str, bytes]:
         # (still the same JSON) no user name can close the string.
         text = json.dumps(plan, sort_keys=True, indent=2).replace("'", "\\u0027")
         files[f"{root}/{pypkg}/node_{node.name}.py"] = render(
-            PACKAGE, "node.py.j2", pkg=pkg, node=node, plan_json=text)
+            PACKAGE, "node.py.j2", pkg=pkg, node=node, plan_json=text,
+            messages=interfaces.message_imports(interfaces.ros_messages(spec, node.name)))
     launch = {"pkg": pkg, "arguments": node_arguments()}
     files[f"{root}/launch/{pkg}.launch.py"] = render(
         PACKAGE, "launch.py.j2", **launch, title=f"every node of system '{pkg}'", nodes=list(spec.nodes))

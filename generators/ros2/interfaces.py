@@ -1,8 +1,9 @@
 """What crosses process boundaries on ROS 2: topics, message types, QoS and parameters, from the IR."""
 from __future__ import annotations
 
-import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
+
+from ...runtime_stubs.lk_runtime import rosmsg
 
 # Port annotations that travel as std_msgs scalars; everything else is the codec's bytes.
 SCALARS = {
@@ -12,9 +13,6 @@ SCALARS = {
     "bool": "std_msgs/msg/Bool",
 }
 BYTES = "std_msgs/msg/UInt8MultiArray"
-# A ROS message class, as its annotation reads evaluated (sensor_msgs.msg._image.Image) or written
-# (sensor_msgs.msg.Image).
-_ROS_MESSAGE = re.compile(r"^([a-z][a-z0-9_]*)\.msg(?:\._[a-z0-9_]+)?\.([A-Z][A-Za-z0-9]*)$")
 STATUS_TOPIC = "_lk/status"
 
 
@@ -25,9 +23,9 @@ def message_kind(annotation: Optional[str]) -> Dict[str, str]:
         text = text[len("builtins."):]
     if text in SCALARS:
         return {"kind": text, "type": SCALARS[text]}
-    match = _ROS_MESSAGE.match(text)
-    if match:
-        return {"kind": "ros", "type": f"{match.group(1)}/msg/{match.group(2)}"}
+    ros = rosmsg.type_name(text)
+    if ros:
+        return {"kind": "ros", "type": ros}
     return {"kind": "bytes", "type": BYTES}
 
 
@@ -64,9 +62,41 @@ def topics(spec) -> List[Dict[str, Any]]:
     return [found[key] for key in sorted(found)]
 
 
-def message_packages(all_topics) -> List[str]:
-    """The ROS packages whose messages the topics use (std_msgs always: the status topic uses it)."""
-    return sorted({"std_msgs"} | {t["type"].split("/")[0] for t in all_topics})
+def message_packages(all_topics, messages: Iterable[str] = ()) -> List[str]:
+    """The ROS packages whose messages the topics and ports use (std_msgs always: the status topic uses it)."""
+    return sorted({"std_msgs"} | {t.split("/")[0] for t in [*(t["type"] for t in all_topics), *messages]})
+
+
+def ros_messages(spec, node: Optional[str] = None) -> List[str]:
+    """The ROS message types (``pkg/msg/Name``) that ports annotated with a ROS message class carry.
+
+    For one Node: its components' ports and the ports wired to them (a value it receives or sends may be
+    a ROS message because the other end says so); for ``None``, every port of the system.
+    """
+    members = set(spec.node(node).components) if node is not None else {c.name for c in spec.components}
+    annotations = []
+    for c in spec.components:
+        if c.name in members:
+            annotations += [p.annotation for p in (*c.inputs, *c.outputs)]
+    for e in spec.edges:
+        if e.src in members or e.dst in members:
+            annotations += [spec.component(e.src).output(e.output).annotation,
+                            spec.component(e.dst).input(e.input).annotation]
+    return sorted({name for name in map(rosmsg.type_name, annotations) if name})
+
+
+def message_imports(types: Iterable[str]) -> List[Dict[str, str]]:
+    """How a generated entrypoint imports each ROS message type: module, class and a unique alias.
+
+    The parts passed ``rosmsg.MESSAGE`` (lowercase package, CamelCase class), so they are safe as source.
+    """
+    out = []
+    for name in sorted(set(types)):
+        package, kind, cls = (name.split("/") + ["", ""])[:3]
+        if kind != "msg" or name.count("/") != 2 or not rosmsg.MESSAGE.match(f"{package}.msg.{cls}"):
+            raise ValueError(f"not a ROS message type: {name!r}")
+        out.append({"name": name, "module": f"{package}.msg", "cls": cls, "alias": f"{package}__{cls}"})
+    return out
 
 
 def node_interfaces(spec, node: str, all_topics) -> Dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 from ..errors import ComponentError, ConfigError
 from ..graph import SystemSpec
 from ..output import write_tree
-from ..runtime_stubs.lk_runtime import build, host, record
+from ..runtime_stubs.lk_runtime import build, host, record, rosmsg
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
 from .base import Engine
 from .plan import node_plan
@@ -100,6 +100,7 @@ class NativeEngine(Engine):
         spec = read_system_json(config_path) if config_path else self.checked_spec(system)
         plan = placed_plan(spec)
         instances = build_instances(plan)
+        rosmsg.register_components(instances.values())  # ports annotated with a ROS message class
         recorder = record.Recorder(str(record_dir)) if record_dir else None
         runner = host.Host(plan, instances, record=recorder, strict=True, iterations=iterations)
         try:

@@ -52,14 +52,16 @@ class Ros2Engine(Engine):
 
     def problems(self, spec) -> List[str]:
         from ..generators.ros2 import interfaces
+        from ..runtime_stubs.lk_runtime import rosmsg
 
         found = []
-        for topic in interfaces.topics(spec):
-            if topic["kind"] == "ros":
-                found.append(
-                    f"output '{topic['src']}.{topic['output']}' is annotated with the ROS message {topic['type']}: "
-                    "ROS message values cannot pass through lkbuild's codec yet. Annotate the port with the "
-                    "Python type of what forward() returns (or leave it unannotated).")
+        for name in interfaces.ros_messages(spec):
+            try:
+                rosmsg.resolve(name)  # a name from the IR (the user's annotations), checked by rosmsg.MESSAGE
+            except ImportError as exc:
+                ports = ", ".join(sorted(f"{c.name}.{p.name}" for c in spec.components
+                                         for p in (*c.inputs, *c.outputs) if rosmsg.type_name(p.annotation) == name))
+                found.append(f"{ports or 'a port'} carries the ROS message {name}, but {exc}.")
         for machine in spec.machines:
             if machine.name == spec.name:
                 found.append(f"machine '{machine.name}' has the system's name; its launch file would replace "

@@ -5,11 +5,14 @@ Wire format (little endian): ``b"LK\\x01"`` then one value. A value is a one-byt
     N None · T True · F False · i int64 · I big int (u32 length + signed bytes) · f float64
     s str (u32 length + UTF-8) · b bytes (u32 length + data) · l list / t tuple (u32 count + values)
     d dict (u32 count + key value pairs) · a ndarray · x numpy scalar · D registered dataclass
+    R registered external message (u32 length + name, u32 length + the bytes its own serializer made)
 
 An ndarray is its dtype (u8 length + ASCII, numeric kinds only), ndim (u8), shape (u64 each), the
 byte count (u64), zero padding to an 8-byte boundary, and the data in C order. Decoding returns a
 read-only view into the buffer it was given: no copy. Nothing is ever unpickled, evaluated or imported
 by name: a dataclass travels under the name it was registered with, and only registered names decode.
+The same holds for external message types (ROS messages, see ``rosmsg``): ``register_external`` gives
+the codec a class, its name and its own serializer; a message naming anything else does not decode.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import dataclasses
 import re
 import struct
 import sys
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from .errors import CodecError
 
@@ -35,6 +38,9 @@ _FLOAT_MESSAGE = MAGIC + b"f"
 
 _registry_by_name: Dict[str, type] = {}
 _registry_by_type: Dict[type, str] = {}
+# external message types: name -> (class, load) and class -> (name as bytes, dump)
+_external_by_name: Dict[str, Tuple[type, Callable[[bytes], Any]]] = {}
+_external_by_type: Dict[type, Tuple[bytes, Callable[[Any], bytes]]] = {}
 
 
 def register(cls=None, *, name: str | None = None):
@@ -64,6 +70,43 @@ def register_marked(namespace: Dict[str, Any]) -> None:
         if isinstance(value, type) and getattr(value, "__lk_message__", None) and dataclasses.is_dataclass(value):
             _registry_by_name.setdefault(value.__lk_message__, value)
             _registry_by_type.setdefault(value, value.__lk_message__)
+
+
+def register_external(cls: type, name: str, dump: Callable[[Any], bytes], load: Callable[[bytes], Any]) -> None:
+    """Let values of ``cls`` travel as ``name`` plus the bytes ``dump(value)`` makes; ``load(bytes)`` reads them.
+
+    For message types with a serializer of their own (ROS messages: ``rosmsg.register``). Registering the
+    same class under the same name again is a no-op; another class under a taken name is refused.
+    """
+    if not isinstance(cls, type) or not isinstance(name, str) or not name:
+        raise CodecError(f"register_external needs a class and a name. Received: {cls!r}, {name!r}")
+    known = _external_by_name.get(name)
+    if known is not None and known[0] is not cls:
+        raise CodecError(f"codec name '{name}' is already registered for {known[0]!r}")
+    _external_by_name[name] = (cls, load)
+    _external_by_type[cls] = (name.encode("utf-8"), dump)
+
+
+def external_frame(name: str, data) -> bytes:
+    """The encoding of an external message from its already serialized bytes (no load/dump round trip)."""
+    raw = name.encode("utf-8")
+    return b"".join((MAGIC, b"R", _U32.pack(len(raw)), raw, _U32.pack(len(data)), data))
+
+
+def external_data(payload) -> Optional[Tuple[str, memoryview]]:
+    """``(name, serialized bytes)`` of an encoded external message; None for any other encoded value."""
+    view = memoryview(payload) if type(payload) is bytes else _byte_view(payload)
+    if len(view) < 12 or bytes(view[:4]) != MAGIC + b"R":
+        return None
+    n = _U32.unpack_from(view, 4)[0]
+    if 8 + n + 4 > len(view):
+        return None
+    name = bytes(view[8:8 + n]).decode("utf-8", "replace")
+    size = _U32.unpack_from(view, 8 + n)[0]
+    start = 12 + n
+    if start + size != len(view):
+        return None
+    return name, view[start:start + size]
 
 
 # -- encoding -----------------------------------------------------------------------------------------------
@@ -122,6 +165,14 @@ def _encode(value, parts, depth, size):
         raw = value.tobytes()
         parts.append(b"x" + bytes([len(dtype)]) + dtype.encode() + _U32.pack(len(raw)) + raw)
         size[0] += 6 + len(dtype) + len(raw)
+    elif t in _external_by_type:
+        name, dump = _external_by_type[t]
+        try:
+            raw = dump(value)
+        except Exception as exc:  # the type's own serializer refused the value
+            raise CodecError(f"cannot serialize a {name.decode()} message: {exc}") from None
+        parts.append(b"R" + _U32.pack(len(name)) + name + _U32.pack(len(raw))); parts.append(raw)
+        size[0] += 9 + len(name) + len(raw)
     elif t in _registry_by_type:
         name = _registry_by_type[t].encode()
         fields = dataclasses.fields(value)
@@ -137,7 +188,9 @@ def _encode(value, parts, depth, size):
     else:
         raise CodecError(
             f"the codec cannot carry a value of type {t.__module__}.{t.__qualname__}: use numbers, str, bytes, "
-            "None, numpy arrays, lists/tuples/dicts of those, or a registered dataclass."
+            "None, numpy arrays, lists/tuples/dicts of those, or a registered dataclass"
+            + (" (a ROS message travels when the port is annotated with its class, e.g. "
+               "`-> geometry_msgs.msg.Pose`)." if ".msg._" in t.__module__ else ".")
         )
 
 
@@ -272,6 +325,8 @@ def _decode(view, pos, depth) -> Tuple[Any, int]:
         return _decode_scalar(view, pos)
     if tag == 0x44:  # D
         return _decode_dataclass(view, pos, depth)
+    if tag == 0x52:  # R
+        return _decode_external(view, pos)
     raise CodecError(f"malformed message: unknown tag {tag:#04x} at byte {pos - 1}")
 
 
@@ -357,6 +412,25 @@ def _decode_dataclass(view, pos, depth):
         return cls(**values), pos
     except Exception as exc:  # the dataclass's own validation refused the values
         raise CodecError(f"dataclass '{name}' refused the decoded fields: {exc}") from None
+
+
+def _decode_external(view, pos):
+    _need(view, pos, 4)
+    n = _U32.unpack_from(view, pos)[0]
+    pos += 4
+    _need(view, pos, n + 4)
+    name = bytes(view[pos:pos + n]).decode("utf-8", "replace")
+    pos += n
+    size = _U32.unpack_from(view, pos)[0]
+    pos += 4
+    _need(view, pos, size)
+    known = _external_by_name.get(name)
+    if known is None:
+        raise CodecError(f"message carries a '{name}' message, a type not registered in this process")
+    try:
+        return known[1](bytes(view[pos:pos + size])), pos + size
+    except Exception as exc:  # the type's own deserializer refused the bytes
+        raise CodecError(f"malformed '{name}' message: {exc}") from None
 
 
 def roundtrip(value: Any) -> Any:

@@ -18,7 +18,9 @@ stays idle with counts that do not add up for ``LOSS_TIMEOUT`` seconds, messages
 keep-last queue: the run ends with a warning that names the topic.
 
 Codec bytes travel in ``std_msgs/UInt8MultiArray`` written and read in serialized form (no per-byte
-Python work, no copy on receipt); ``str``/``int``/``float``/``bool`` ports use std_msgs scalars.
+Python work, no copy on receipt); ``str``/``int``/``float``/``bool`` ports use std_msgs scalars. Ports
+annotated with a ROS message class publish that message type: the codec already holds it serialized
+(``rosmsg``), so those bytes are published and received as they are.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, record
+from . import build, codec, record, rosmsg
 from .errors import ComponentFailure
 from .host import Host
 
@@ -72,23 +74,29 @@ def parse_options(argv: List[str]) -> argparse.Namespace:
     return options
 
 
-def main(plan: Dict[str, Any], argv: Optional[List[str]] = None) -> int:
-    """Entry point of a generated node executable."""
+def main(plan: Dict[str, Any], argv: Optional[List[str]] = None, messages: Optional[Dict[str, Any]] = None) -> int:
+    """Entry point of a generated node executable.
+
+    ``messages``: ``{pkg/msg/Name: class}``, the ROS message types the Node's ports carry, imported by the
+    generated entrypoint.
+    """
     import rclpy
     from rclpy.signals import SignalHandlerOptions
     from rclpy.utilities import remove_ros_args
 
     argv = list(sys.argv if argv is None else argv)
     options = parse_options(remove_ros_args(argv)[1:])
+    rosmsg.register_all(messages or {})
     rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
-    return NodeProcess(plan, options).run()
+    return NodeProcess(plan, options, messages).run()
 
 
 class NodeProcess:
     """One lkbuild Node: its components' rclpy nodes, their topics, and the host loop that drives them."""
 
-    def __init__(self, plan: Dict[str, Any], options: argparse.Namespace):
+    def __init__(self, plan: Dict[str, Any], options: argparse.Namespace, messages: Optional[Dict[str, Any]] = None):
         self.plan = plan
+        self.messages = dict(messages or {})
         self.ros = plan["ros2"]
         self.name = plan["node"]
         self.machine = plan.get("machine") or "local"
@@ -243,7 +251,7 @@ class NodeProcess:
 
     def _create_topics(self) -> None:
         for topic in self.ros["topics"]:
-            cls = _message_class(topic["type"])
+            cls = self.messages.get(topic["type"]) or _message_class(topic["type"])
             if topic["node"] == self.name:
                 node = self.nodes[topic["src"]]
                 pub = node.create_publisher(cls, topic["name"], _qos(topic["depth"], topic["keep_all"]))
@@ -253,12 +261,12 @@ class NodeProcess:
                 if sub["node"] != self.name:
                     continue
                 node = self.nodes[sub["dst"]]
-                callback = self._receiver(sub["dst"], sub["input"], sub["key"], topic["kind"])
+                callback = self._receiver(sub["dst"], sub["input"], sub["key"], topic["kind"], topic["type"])
                 # Codec bytes arrive serialized and are read in place: rclpy's own deserialization of a
-                # uint8[] field costs ~5 ms per MB.
+                # uint8[] field costs ~5 ms per MB. A ROS message arrives serialized too, as the codec holds it.
                 qos = _qos(sub["depth"], sub["keep_all"])
                 self.subscriptions.append(node.create_subscription(
-                    cls, topic["name"], callback, qos, raw=topic["kind"] == "bytes"))
+                    cls, topic["name"], callback, qos, raw=topic["kind"] in ("bytes", "ros")))
                 self.received[sub["key"]] = 0
 
     def _create_status_topic(self) -> None:
@@ -298,7 +306,8 @@ class NodeProcess:
     def _unmatched(self) -> List[str]:
         missing = []
         for pub, topic, _ in self.publishers.values():
-            if pub.get_subscription_count() < len(topic["subscribers"]):
+            # A foreign subscriber (`ros2 topic echo`, rviz) counts too: also look for our subscribers by name.
+            if pub.get_subscription_count() < len(topic["subscribers"]) or not self._subscribers_seen(topic):
                 missing.append(f"{topic['full_name']} (subscribers)")
         for sub in self.subscriptions:
             if sub.get_publisher_count() < 1:
@@ -309,12 +318,28 @@ class NodeProcess:
                 missing.append("the other nodes' status")
         return missing
 
+    def _subscribers_seen(self, topic: Dict[str, Any]) -> bool:
+        """Whether the ROS graph shows the subscription of every component this topic feeds."""
+        node = self.nodes[topic["src"]]
+        seen = {(info.node_namespace, info.node_name)
+                for info in node.get_subscriptions_info_by_topic(topic["full_name"])}
+        return all((self.ros["namespace"], sub["dst"]) in seen for sub in topic["subscribers"])
+
     # -- messages -----------------------------------------------------------------------------------------
     def _send(self, component: str, output: str, payload: bytes) -> None:
         pub, topic, cls = self.publishers[(component, output)]
         kind = topic["kind"]
         if kind == "bytes":
             pub.publish(uint8_multiarray_cdr(payload))  # already serialized: no per-byte field check or copy
+        elif kind == "ros":
+            frame = codec.external_data(payload)
+            if frame is None or frame[0] != topic["type"]:
+                value = codec.decode(payload)
+                raise ComponentFailure(
+                    component, self.name, self.machine, "forward",
+                    f"TypeError: output '{output}' is annotated {topic['type']} (a ROS message topic) but "
+                    f"forward() returned {value!r:.200} (of type {type(value).__name__})\n")
+            pub.publish(bytes(frame[1]))  # the codec holds it as serialize_message made it
         else:
             msg = cls()
             msg.data = self._scalar(component, output, kind, codec.decode(payload))
@@ -335,13 +360,16 @@ class NodeProcess:
                 f"{value!r} (of type {type(value).__name__})\n")
         return float(value) if kind == "float" else int(value) if kind == "int" else value
 
-    def _receiver(self, dst: str, port: str, key: str, kind: str):
+    def _receiver(self, dst: str, port: str, key: str, kind: str, type_name: str):
         host, received = self.host, self.received
-        if kind == "bytes":
+        if kind in ("bytes", "ros"):
             def on_message(raw):
                 received[key] += 1
                 try:
-                    host.receive(dst, port, uint8_multiarray_data(raw))  # decoded as a view: no copy
+                    if kind == "ros":
+                        host.receive(dst, port, codec.external_frame(type_name, raw))
+                    else:
+                        host.receive(dst, port, uint8_multiarray_data(raw))  # decoded as a view: no copy
                 except codec.CodecError as exc:  # from a foreign publisher: drop it, keep running
                     self._log().error(f"dropped a message for {dst}.{port}: {exc}")
                     return

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from geometry_msgs.msg import Pose
 
 from lkbuild import Component, ComponentError, Node, System
 from lkbuild.engines import get_engine
 from lkbuild.runtime_stubs.lk_runtime import record
 from lkbuild.tools.colcon import Colcon
-from lkbuild.tools.ros2 import DomainLease, mapped_shm_files, shm_files
+from lkbuild.tools.ros2 import DomainLease, mapped_shm_files, remove_stale_shm, shm_files
 
 pytestmark = pytest.mark.e2e
 
@@ -259,6 +260,77 @@ def test_plain_rclpy_node_reads_and_writes_generated_topics(tmp_path, ros_env):
     assert not errors, errors
     assert any(0 < v < 1000 and v % 2 == 0 for v in got), "no doubled tick reached the plain node"
     assert 2000 in got, "the doubler never received what the plain node published"
+
+
+# -- ports annotated with a ROS message class ---------------------------------------------------------------
+class Planner(Component):
+    def setup(self):
+        self.n = 0
+
+    def forward(self) -> Pose:
+        self.n += 1
+        pose = Pose()
+        pose.position.x, pose.position.y, pose.orientation.w = float(self.n), -0.5 * self.n, 1.0
+        return pose
+
+
+class Follower(Component):
+    def forward(self, pose: Pose) -> float:
+        return pose.position.x + pose.position.y
+
+
+# A plain rclpy node (no lkbuild) in its own process: subscribes to the planner's topic as Pose until SIGINT,
+# then prints what it received. (In its own process so that it exits, and cleans up, like any ROS node.)
+POSE_LISTENER = """
+import json, rclpy
+from geometry_msgs.msg import Pose
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+rclpy.init()
+node = rclpy.create_node("plain_pose_listener")
+got = []
+node.create_subscription(Pose, "/posebot/planner/out", got.append,
+                         QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+print("ready", flush=True)
+try:
+    rclpy.spin(node)
+except KeyboardInterrupt:
+    pass
+print(json.dumps([[type(m).__name__, m.position.x, m.position.y, m.orientation.w] for m in got]), flush=True)
+node.destroy_node()
+rclpy.try_shutdown()
+"""
+
+
+def test_a_ros_message_port_is_that_message_on_the_topic_and_records_what_native_records(tmp_path, ros_env):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    brain, body = Node("brain"), Node("body")
+    planner = Planner("planner", node=brain, rate_hz=10)
+    follower = Follower("follower", node=body)
+    sink = Sink("sink", node=body)
+    sink(x=follower(pose=planner.out))
+    system = System(components=[planner, follower, sink], name="posebot")
+    before = shm_files()
+    listener = subprocess.Popen([sys.executable, "-c", POSE_LISTENER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        result, native, ros = run_both(system, tmp_path, iterations=30)
+    finally:
+        listener.send_signal(signal.SIGINT)
+        out, _ = listener.communicate(timeout=30)
+        # the listener outlived the node processes: it held their port files as they exited
+        remove_stale_shm(before)
+    assert ros == native
+    assert len(native[("planner", "out")]) == 30 and len(native[("follower", "out")]) == 30
+    assert result.fired == {"planner": 30, "follower": 30, "sink": 30}
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got, "the plain rclpy node received no Pose"
+    # a reliable subscriber gets every message from when it matched on, in order, as Pose
+    first = int(got[0][1])
+    assert got == [["Pose", float(n), -0.5 * n, 1.0] for n in range(first, 31)]
 
 
 def stop_launch(tmp_path):

@@ -5,8 +5,10 @@ import ast
 import json
 from dataclasses import dataclass
 
+import geometry_msgs.msg
 import pytest
 import yaml
+from geometry_msgs.msg import Pose
 
 from lkbuild import Component, Node, System
 from lkbuild.generators import ros2
@@ -183,3 +185,60 @@ def test_user_data_cannot_escape_the_embedded_plan():
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import) and n.names[0].name == "os"]
     call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "loads")
     assert json.loads(call.args[0].value)["components"][0]["construction"]["kwargs"]["label"] == label
+
+
+# -- ports annotated with a ROS message class ---------------------------------------------------------------
+class Planner(Component):
+    def forward(self) -> Pose:  # a string here (postponed annotations): lkbuild looks the name up
+        return Pose()
+
+
+class Follower(Component):
+    def forward(self, pose: Pose, twist: geometry_msgs.msg.Twist = None) -> float:
+        return 0.0
+
+
+def pose_robot():
+    brain = Node("brain")
+    planner, follower = Planner("planner", node=brain), Follower("follower", node=Node("body"))
+    log = Sink("log", node=brain)
+    follower(pose=planner.out)
+    log(count=follower.out)
+    return System(components=[planner, follower, log], name="posebot").spec()
+
+
+def test_a_ros_typed_port_is_a_topic_of_that_message_type_and_a_package_dependency():
+    from catkin_pkg.package import parse_package_string
+
+    spec = pose_robot()
+    assert spec.component("planner").output("out").annotation == "geometry_msgs.msg._pose.Pose"
+    topic, = [t for t in interfaces.topics(spec) if t["src"] == "planner"]
+    assert (topic["kind"], topic["type"]) == ("ros", "geometry_msgs/msg/Pose")
+    files = ros2.generate(spec)
+    package = parse_package_string(files["src/posebot/package.xml"].decode())
+    assert "geometry_msgs" in {d.name for d in package.exec_depends}
+
+
+def test_each_entrypoint_imports_the_ros_message_classes_its_ports_carry_as_source():
+    files = ros2.generate(pose_robot())
+    body = files["src/posebot/posebot_lkbuild/node_body.py"].decode()
+    tree = ast.parse(body)
+    imports = {(n.module, a.name, a.asname) for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert ("geometry_msgs.msg", "Pose", "geometry_msgs__Pose") in imports
+    assert ("geometry_msgs.msg", "Twist", "geometry_msgs__Twist") in imports
+    assert "MESSAGES = {\n    'geometry_msgs/msg/Pose': geometry_msgs__Pose,\n" \
+           "    'geometry_msgs/msg/Twist': geometry_msgs__Twist,\n}" in body
+    assert "return ros2_node.main(PLAN, argv, MESSAGES)" in body
+    # the brain's planner sends a Pose: it needs the class too; a Node without ROS ports imports none
+    assert "from geometry_msgs.msg import Pose as geometry_msgs__Pose" in \
+        files["src/posebot/posebot_lkbuild/node_brain.py"].decode()
+    plain = ros2.generate(robot())["src/robot/robot_lkbuild/node_vision.py"].decode()
+    assert "MESSAGES = {\n}" in plain and "_msgs" not in plain.split("PLAN =")[0]
+    assert "lk_runtime/rosmsg.py" in "".join(files)
+
+
+@pytest.mark.parametrize("name", ["geometry_msgs/msg/Pose as os; import os", "os/msg/system()", "a/srv/B",
+                                  "geometry_msgs/msg/pose"])
+def test_only_ros_message_names_become_import_statements(name):
+    with pytest.raises(ValueError):
+        interfaces.message_imports([name])

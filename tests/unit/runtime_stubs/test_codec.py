@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lkbuild import message
-from lkbuild.runtime_stubs.lk_runtime import codec
+from lkbuild.runtime_stubs.lk_runtime import codec, rosmsg
 from lkbuild.runtime_stubs.lk_runtime.errors import CodecError
 
 
@@ -46,6 +46,41 @@ class Positive:
     def __post_init__(self):
         if self.value <= 0:
             raise ValueError("value must be positive")
+
+
+class Blob:
+    """An external message type with a serializer of its own (as ROS messages have)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __eq__(self, other):
+        return type(other) is Blob and other.data == self.data
+
+
+def _load_blob(raw: bytes) -> Blob:
+    if raw[:1] != b"B":
+        raise RuntimeError("not a blob")  # what a foreign deserializer raises: anything
+    return Blob(raw[1:])
+
+
+codec.register_external(Blob, "test_codec/Blob", lambda blob: b"B" + blob.data, _load_blob)
+
+
+def ros_pose(x=1.5, w=0.5):
+    from geometry_msgs.msg import Pose as RosPose
+
+    rosmsg.register(RosPose)
+    pose = RosPose()
+    pose.position.x, pose.orientation.w = x, w
+    return pose
+
+
+def ros_string(text):
+    from std_msgs.msg import String
+
+    rosmsg.register(String)
+    return String(data=text)
 
 
 # -- comparing decoded values exactly ---------------------------------------------------------------------
@@ -310,6 +345,7 @@ SAMPLES = [
         None, -5, 2 ** 80, 1.5, "héllo", b"\x00\xff", [1, (2, "x")], {"k": [None, True], 3: b"v"},
         np.arange(6, dtype="<f4").reshape(2, 3), np.array(7, dtype=">i2"), np.zeros((0, 2)), np.float32(2.5),
         Pose(1.0, 2.0, "p"), Scan(np.arange(3), Pose(0.0, 0.0)),
+        Blob(b"xyz"), ros_pose(), [ros_string("héllo"), {"pose": ros_pose(-2.0)}],
         {"image": np.ones((2, 2), dtype=np.uint8), "meta": {"ts": 1.0, "tags": ("a", "b")}},
     )
 ]
@@ -332,7 +368,7 @@ def test_random_bytes_after_the_magic_only_raise_codec_errors(tail):
     _decode_or_codec_error(tail)
 
 
-TAGS = b"NTFiIfsbltdaxD"
+TAGS = b"NTFiIfsbltdaxDR"
 
 
 @settings(max_examples=250 * SCALE, deadline=None)
@@ -369,3 +405,68 @@ def test_hostile_lengths_shapes_and_keys_are_refused():
     for raw in hostile:
         with pytest.raises(CodecError):
             codec.decode(raw)
+
+
+# -- external message types (ROS messages) ------------------------------------------------------------------
+def test_a_registered_ros_message_round_trips_as_its_serialized_bytes():
+    from rclpy.serialization import serialize_message
+
+    pose = ros_pose(3.25, -1.0)
+    raw = codec.encode({"goal": pose, "poses": [pose, ros_pose(0.0)]})
+    got = codec.decode(raw)
+    assert got == {"goal": pose, "poses": [pose, ros_pose(0.0)]}
+    assert type(got["goal"]) is type(pose)
+    name, data = codec.external_data(codec.encode(pose))
+    assert name == "geometry_msgs/msg/Pose" and bytes(data) == serialize_message(pose)
+    assert codec.external_frame(name, bytes(data)) == codec.encode(pose)  # what the ROS 2 adapter rebuilds
+
+
+def test_external_data_is_none_for_any_other_value():
+    assert codec.external_data(codec.encode({"x": 1.0})) is None
+    assert codec.external_data(codec.encode(Blob(b"a"))[:-1]) is None
+
+
+def test_an_external_message_whose_name_is_not_registered_is_refused_without_importing_it():
+    import builtins
+    import importlib
+
+    imported = []
+
+    def no_import(name, *args, **kwargs):
+        imported.append(name)
+        raise ImportError(name)
+
+    raw = codec.external_frame("lifecycle_msgs/msg/State", b"\x00\x01\x00\x00\x00\x00\x00\x00")
+    real = builtins.__import__, importlib.import_module
+    builtins.__import__ = importlib.import_module = no_import
+    try:
+        with pytest.raises(CodecError) as caught:
+            codec.decode(raw)
+    finally:
+        builtins.__import__, importlib.import_module = real
+    assert imported == []
+    assert "'lifecycle_msgs/msg/State' message, a type not registered" in str(caught.value)
+
+
+def test_bytes_its_deserializer_refuses_are_a_codec_error():
+    with pytest.raises(CodecError, match="malformed 'test_codec/Blob' message: not a blob"):
+        codec.decode(codec.external_frame("test_codec/Blob", b"X"))
+    ros_pose()
+    with pytest.raises(CodecError, match="malformed 'geometry_msgs/msg/Pose' message"):
+        codec.decode(codec.external_frame("geometry_msgs/msg/Pose", b"\x00\x01\x00\x00\x01"))
+
+
+def test_an_external_name_cannot_be_registered_for_two_classes():
+    class Other:
+        pass
+
+    with pytest.raises(CodecError, match="already registered"):
+        codec.register_external(Other, "test_codec/Blob", bytes, Other)
+    codec.register_external(Blob, "test_codec/Blob", lambda blob: b"B" + blob.data, _load_blob)  # again: fine
+
+
+def test_an_unannotated_ros_message_is_refused_with_how_to_fix():
+    from geometry_msgs.msg import AccelStamped  # registered nowhere in the tests
+
+    with pytest.raises(CodecError, match="annotated with its class"):
+        codec.encode(AccelStamped())
