@@ -1,6 +1,7 @@
 """The deploy files a bundle carries (generators/docker) and the top-level build Makefile (generators/make)."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -49,7 +50,7 @@ def test_run_sh_is_valid_sh_and_refuses_unknown_commands(spec, tmp_path):
 def test_bundle_makefile_targets(spec, tmp_path):
     bundle = write_bundle(spec, BundleOptions(machine="nuc", out=tmp_path))
     done = subprocess.run([shutil.which("make"), "-n", "-C", str(bundle.path), "image", "save", "load", "up",
-                           "selftest", "verify"], capture_output=True, text=True, check=True)
+                           "selftest", "verify"], capture_output=True, text=True, check=True, env=outside_make())
     lines = done.stdout.splitlines()
     image = bundle.image
     assert f"docker build -t {image} ." in lines
@@ -61,6 +62,11 @@ def test_bundle_makefile_targets(spec, tmp_path):
     assert "python3 verify.py" in lines
 
 
+def outside_make():
+    """The environment without an enclosing make's variables (`make test` runs these tests)."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+
+
 def test_top_level_makefile_has_targets_per_machine(spec, tmp_path):
     files = make.generate(spec, {"out": ".lk_build", "system": "robot.py"})
     assert list(files) == ["Makefile"]
@@ -68,7 +74,7 @@ def test_top_level_makefile_has_targets_per_machine(spec, tmp_path):
     (tmp_path / ".lk_build" / "Makefile").write_bytes(files["Makefile"])
     targets = ["bundle-jetson", "image-nuc", "save-jetson", "run", "clean"]
     done = subprocess.run(["make", "-n", "-f", ".lk_build/Makefile", *targets], cwd=tmp_path,
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, env=outside_make())
     lines = done.stdout.splitlines()
     base = f"cd {tmp_path} && lkbuild"
     assert lines == [
