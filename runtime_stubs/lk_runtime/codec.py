@@ -387,15 +387,19 @@ def _decode_scalar(view, pos):
     return np.frombuffer(bytes(view[pos:pos + n]), dtype=dtype)[0], pos + n
 
 
-def _decode_dataclass(view, pos, depth):
+def _name_and_count(view, pos):
+    """A registered type's name (u32 length + UTF-8) and the u32 that follows it."""
     _need(view, pos, 4)
     n = _U32.unpack_from(view, pos)[0]
     pos += 4
     _need(view, pos, n + 4)
     name = bytes(view[pos:pos + n]).decode("utf-8", "replace")
     pos += n
-    count = _U32.unpack_from(view, pos)[0]
-    pos += 4
+    return name, _U32.unpack_from(view, pos)[0], pos + 4
+
+
+def _decode_dataclass(view, pos, depth):
+    name, count, pos = _name_and_count(view, pos)
     cls = _registry_by_name.get(name)
     if cls is None:
         raise CodecError(f"message carries dataclass '{name}', which is not registered in this process")
@@ -415,14 +419,7 @@ def _decode_dataclass(view, pos, depth):
 
 
 def _decode_external(view, pos):
-    _need(view, pos, 4)
-    n = _U32.unpack_from(view, pos)[0]
-    pos += 4
-    _need(view, pos, n + 4)
-    name = bytes(view[pos:pos + n]).decode("utf-8", "replace")
-    pos += n
-    size = _U32.unpack_from(view, pos)[0]
-    pos += 4
+    name, size, pos = _name_and_count(view, pos)
     _need(view, pos, size)
     known = _external_by_name.get(name)
     if known is None:
