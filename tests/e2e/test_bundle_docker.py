@@ -20,6 +20,7 @@ from lkbuild.bundle import BundleOptions, build_image, write_bundle
 from lkbuild.engines.native import NativeEngine
 from lkbuild.runtime_stubs.lk_runtime import record
 from lkbuild.tools import Tool, wait_until
+from lkbuild.tools.dora import ZENOH_OVERLAY
 
 pytestmark = pytest.mark.e2e
 
@@ -104,22 +105,36 @@ def test_distributed_run_in_containers_equals_native(images, docker_daemon, robo
     dora = Dora(env={**os.environ, **env})
     coordinator = dora.start(["coordinator", "--interface", "127.0.0.1", "--port", port, "--store", "memory"],
                              cwd=home, log_path=tmp_path / "coordinator.log")
-    containers = []
+    # As lkbuild's --local-cluster does: daemons join one at a time, each linked to the earlier ones, and
+    # zenoh waits before dropping a message on a busy link (two daemons registering at the same moment may
+    # otherwise never connect).
+    zenoh_dir = tmp_path / "zenoh"
+    zenoh_dir.mkdir()
+    (zenoh_dir / "overlay.json5").write_text(ZENOH_OVERLAY)
+    os.chmod(zenoh_dir / "overlay.json5", 0o644)
+    addr = ["--coordinator-addr", "127.0.0.1", "--coordinator-port", port]
+
+    def joined(machines):
+        status = dora.run(["cluster", "status", *addr], check=False).stdout
+        return all(m in status for m in machines)
+
+    containers, zenoh_ports = [], []
     try:
         for machine, bundle in images.items():
+            zenoh_port = free_port()
+            links = [arg for peer in zenoh_ports for arg in ("--zenoh-connect", f"tcp/127.0.0.1:{peer}")]
             containers.append(docker_daemon.start(
-                bundle.image, ["daemon", "--local-listen-port", str(free_port()), "--zenoh-no-multicast"],
-                network_mode="host", volumes={str(recorded): "/rec"},
+                bundle.image, ["daemon", "--local-listen-port", str(free_port()), "--zenoh-no-multicast",
+                               "--zenoh-listen", f"127.0.0.1:{zenoh_port}", *links,
+                               "--zenoh-config-overlay", "/zenoh/overlay.json5"],
+                network_mode="host", volumes={str(recorded): "/rec", str(zenoh_dir): "/zenoh"},
                 environment={"DORA_COORDINATOR_ADDR": "127.0.0.1", "DORA_COORDINATOR_PORT": str(port), **env,
                              "HOME": "/home/lk"},
             ))
-        addr = ["--coordinator-addr", "127.0.0.1", "--coordinator-port", port]
-
-        def both_joined():
-            status = dora.run(["cluster", "status", *addr], check=False).stdout
-            return all(m in status for m in MACHINES)
-
-        assert wait_until(both_joined, timeout=60, interval=0.5), [c.logs().decode()[-2000:] for c in containers]
+            zenoh_ports.append(zenoh_port)
+            started = list(images)[:len(containers)]
+            assert wait_until(lambda: joined(started), timeout=60, interval=0.5), \
+                [c.logs().decode()[-2000:] for c in containers]
         settings = json.dumps({"iterations": ITERATIONS, "realtime": False, "record_dir": "/rec"})
         dataflow = images["jetson"].path / "app" / "dataflow.yaml"
         done = dora.run(["start", dataflow, *addr, "--name", "bundle-e2e", "--attach", "--exit-when-nodes-finish",
