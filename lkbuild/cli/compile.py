@@ -9,7 +9,7 @@ from .options import engine_option, out_option, strict_imports_option, system_ar
 
 
 def compile_system(app, system, engine, out, strict_imports: bool = False):
-    """Load, compile, and return (loaded system, engine name, config path)."""
+    """Load, compile, and return (loaded system, its IR, engine, config path). The IR is built once."""
     from pathlib import Path
 
     from ..engines import get_engine
@@ -19,22 +19,23 @@ def compile_system(app, system, engine, out, strict_imports: bool = False):
         loaded = app.load_system(system, strict_imports=strict_imports, cache_dir=Path(out) / "cache" / "inspect")
         name = loaded.engine_name(engine)
         runner = get_engine(name, out_dir=out)
-        config_path = runner.compile(loaded)
-        write_makefile(loaded, out, system)
+        spec = loaded.spec()
+        config_path = runner.compile(spec)
+        write_makefile(spec, out, system)
     except BaseException:
         # A failed compile writes nothing: not even the inspector's cache may leave a build dir behind.
         if not existed:
             shutil.rmtree(out, ignore_errors=True)
         raise
-    return loaded, runner, config_path
+    return loaded, spec, runner, config_path
 
 
-def write_makefile(loaded, out, target=None) -> None:
+def write_makefile(spec, out, target=None) -> None:
     """The top-level build Makefile: per machine bundle-M, image-M, save-M, up-M; run; clean."""
     from ..generators import make
     from ..output import write_tree
 
-    write_tree(out, make.generate(loaded.spec(), {"out": str(out), "system": target or ""}))
+    write_tree(out, make.generate(spec, {"out": str(out), "system": target or ""}))
 
 
 @click.command("compile")
@@ -48,7 +49,6 @@ def compile_command(app, system, engine, out, strict_imports):
 
     A failed compile leaves the previous build directory untouched.
     """
-    loaded, runner, config_path = compile_system(app, system, engine, out, strict_imports)
-    spec = loaded.spec()
+    _, spec, runner, config_path = compile_system(app, system, engine, out, strict_imports)
     click.echo(f"Compiled system '{spec.name}' ({len(spec.components)} components, {len(spec.nodes)} node{'s' if len(spec.nodes) != 1 else ''}) "
                f"for {runner.name}: {config_path}")

@@ -28,7 +28,7 @@ from .options import engine_option, out_option, strict_imports_option, system_ar
 def launch(app, system, engine, iterations, duration, fast, record_dir, coordinator_addr, local_cluster, out,
            strict_imports):
     """Compile SYSTEM, then run it (Ctrl-C stops it cleanly)."""
-    loaded, runner, config_path = compile_system(app, system, engine, out, strict_imports)
+    loaded, _, runner, config_path = compile_system(app, system, engine, out, strict_imports)
     options = {"iterations": iterations, "duration": duration}
     if fast:
         options["realtime"] = False
