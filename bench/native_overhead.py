@@ -21,7 +21,7 @@ import numpy as np
 
 from lkbuild import Component, System
 from lkbuild.engines.native import build_instances
-from lkbuild.engines.plan import node_plan
+from lkbuild.graph.plan import node_plan
 from lkbuild.runtime_stubs.lk_runtime.host import Host
 
 ITERATIONS = 20_000

@@ -48,7 +48,7 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
     """Every file of the dora build, by path relative to the dora directory."""
     import yaml
 
-    from ...engines.plan import node_plan
+    from ...graph.plan import node_plan
     from ...errors import ConfigError
     from ...graph.validate import MACHINE_NAME, NAME, SYSTEM_NAME
 

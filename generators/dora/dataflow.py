@@ -6,20 +6,24 @@ Naming (every id is valid for dora, ``[A-Za-z0-9_.-]``):
 * an output that leaves its Node is the dora output ``<component>.<output>``;
 * an input fed from another Node is the dora input ``<component>.<input>`` with source
   ``<src node>/<src component>.<output>``;
-* when there are several Nodes, each also publishes its run status (``_lk_status``) to every other
-  (see ``lk_runtime.dora_node``): a component name cannot start with ``_`` and a data id always has a
-  dot, so these ids never collide.
+* when there are several Nodes, the control plane (``lk_runtime.ending``): each Node's status output
+  ``_lk_status`` feeds the leader and the Nodes that send to it (input ``_lk_status.<node>``), and the
+  leader's ``_lk_control`` output feeds every other Node (input ``_lk_control``). A component name
+  cannot start with ``_`` and a data id always has a dot, so these ids never collide.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from ...graph.plan import control_plane, input_key, output_key
 from ...graph.spec import DEFAULT_QUEUE_SIZE
 
 STATUS_OUTPUT = "_lk_status"
+CONTROL_OUTPUT = "_lk_control"
 # dora's own default traces every timeout with a Rust backtrace (~1 ms each): the host loop waits with
 # timeouts between source firings, so backtraces are switched off for node processes.
 NODE_ENV = {"RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"}
+CONTROL_QUEUE = {"queue_size": 100, "queue_policy": "backpressure"}
 
 
 def dora_queue(port) -> Dict[str, Any]:
@@ -36,14 +40,6 @@ def dora_queue(port) -> Dict[str, Any]:
     return {"queue_size": port.queue_size, "queue_policy": policy}
 
 
-def output_id(component: str, output: str) -> str:
-    return f"{component}.{output}"
-
-
-def input_id(component: str, port: str) -> str:
-    return f"{component}.{port}"
-
-
 def status_input(peer: str) -> str:
     return f"{STATUS_OUTPUT}.{peer}"
 
@@ -51,40 +47,24 @@ def status_input(peer: str) -> str:
 def cross_edges(spec) -> List[Tuple[str, str, str, str, Any]]:
     """Edges between Nodes as (src node, output id, dst node, input id, edge), in IR order."""
     node_of = {c.name: c.node for c in spec.components}
-    found = []
-    for e in spec.edges:
-        src, dst = node_of[e.src], node_of[e.dst]
-        if src != dst:
-            found.append((src, output_id(e.src, e.output), dst, input_id(e.dst, e.input), e))
-    return found
-
-
-def counting(spec) -> bool:
-    """Whether Nodes end the run by counting messages (``lk_runtime.dora_node``): whenever there are several.
-
-    dora drops the messages a Node sent but a slow receiver has not taken yet when the sender exits,
-    and Nodes in a loop never see their inputs close: so a Node may only return once every message
-    it sent has been received, which takes the counts of both ends.
-    """
-    return len(spec.nodes) > 1
+    return [(node_of[e.src], output_key(e.src, e.output), node_of[e.dst], input_key(e.dst, e.input), e)
+            for e in spec.edges if node_of[e.src] != node_of[e.dst]]
 
 
 def node_wiring(spec, node: str) -> Dict[str, Any]:
-    """What the dora adapter of one Node needs besides its plan: its dora ids and the end-of-run protocol."""
+    """The dora ids of one Node's adapter: its data outputs and inputs, and its control plane."""
     edges = cross_edges(spec)
-    counts = counting(spec)
     outputs = sorted({(e.src, e.output, oid) for src, oid, _, _, e in edges if src == node})
     inputs = [[iid, e.dst, e.input] for _, _, dst, iid, e in edges if dst == node]
-    peers = [n.name for n in spec.nodes if n.name != node] if counts else []
-    timed = {c.node for c in spec.components if c.is_source}
+    plane = control_plane(spec, node)
+    leader = plane["leader"]
     return {
         "outputs": [list(o) for o in outputs],
         "inputs": inputs,
-        "counting": counts,
-        "status_output": STATUS_OUTPUT,
-        "peers": [[status_input(p), p] for p in peers],
-        "timed_peers": [p for p in peers if p in timed],
-        "edges": [[src, oid, dst, iid] for src, oid, dst, iid, _ in edges] if counts else [],
+        "status_output": STATUS_OUTPUT if plane["status_to"] else None,
+        "status_inputs": [[status_input(p), p] for p in plane["status_from"]],
+        "control_output": CONTROL_OUTPUT if leader == node else None,
+        "control_input": CONTROL_OUTPUT if leader is not None and leader != node else None,
     }
 
 
@@ -98,7 +78,6 @@ def descriptor(spec, python: str, root: str, env: Optional[Dict[str, str]] = Non
         placed: write ``deploy: {machine: ...}`` (``dora run`` refuses it: False for one machine).
     """
     edges = cross_edges(spec)
-    counts = counting(spec)
     nodes = []
     for n in spec.nodes:
         entry: Dict[str, Any] = {
@@ -106,9 +85,9 @@ def descriptor(spec, python: str, root: str, env: Optional[Dict[str, str]] = Non
             "path": python,
             "args": f"-u {root}/nodes/{n.name}.py",
         }
+        wiring = node_wiring(spec, n.name)
         outputs = sorted({oid for src, oid, _, _, _ in edges if src == n.name})
-        if counts:
-            outputs.append(STATUS_OUTPUT)
+        outputs += [o for o in (wiring["status_output"], wiring["control_output"]) if o]
         if outputs:
             entry["outputs"] = outputs
         inputs: Dict[str, Any] = {}
@@ -116,11 +95,11 @@ def descriptor(spec, python: str, root: str, env: Optional[Dict[str, str]] = Non
             if dst == n.name:
                 port = spec.component(e.dst).input(e.input)
                 inputs[iid] = {"source": f"{src}/{oid}", **dora_queue(port)}
-        if counts:
-            for peer in spec.nodes:
-                if peer.name != n.name:
-                    inputs[status_input(peer.name)] = {"source": f"{peer.name}/{STATUS_OUTPUT}",
-                                                       "queue_size": 100, "queue_policy": "backpressure"}
+        for iid, peer in wiring["status_inputs"]:
+            inputs[iid] = {"source": f"{peer}/{STATUS_OUTPUT}", **CONTROL_QUEUE}
+        if wiring["control_input"]:
+            leader = control_plane(spec, n.name)["leader"]
+            inputs[wiring["control_input"]] = {"source": f"{leader}/{CONTROL_OUTPUT}", **CONTROL_QUEUE}
         if inputs:
             entry["inputs"] = inputs
         entry["env"] = dict(sorted({**NODE_ENV, **(env or {})}.items()))

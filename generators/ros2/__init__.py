@@ -56,9 +56,25 @@ def params_file_key(system: str, component: str) -> str:
     return f"/{system}/{component}"
 
 
+# The launch file's arguments: default and description, for every run setting (``lk_runtime.settings``).
+LAUNCH_ARGUMENTS = {
+    "iterations": ("", "each source fires N times, then the system drains and stops"),
+    "record_dir": ("", "record every message sent into this directory"),
+    "realtime": ("true", "false: fire sources as fast as possible"),
+    "run_id": ("", "the run's id: statuses of processes of another run are ignored"),
+}
+
+
 def node_arguments() -> List[List[str]]:
     """The lkbuild options every executable takes, as (flag, launch argument) pairs, in order."""
-    return [["--iterations", "iterations"], ["--record", "record_dir"], ["--realtime", "realtime"]]
+    from ...runtime_stubs.lk_runtime.settings import FLAGS
+
+    return [[flag, name] for flag, name in FLAGS]
+
+
+def launch_arguments() -> List[List[str]]:
+    """``[name, default, description]`` of every launch argument, in the executables' order."""
+    return [[name, *LAUNCH_ARGUMENTS[name]] for _, name in node_arguments()]
 
 
 def ros_arguments(system: str, params_file: str) -> List[str]:
@@ -68,7 +84,7 @@ def ros_arguments(system: str, params_file: str) -> List[str]:
 
 def generate(spec, options: Dict[str, Any] | None = None) -> Dict[str, bytes]:
     """Every file of the workspace, by relative path. Pure and deterministic."""
-    from ...engines.plan import node_plan
+    from ...graph.plan import node_plan
 
     opts = {**DEFAULTS, **(options or {})}
     pkg = spec.name
@@ -105,7 +121,7 @@ def generate(spec, options: Dict[str, Any] | None = None) -> Dict[str, bytes]:
         files[f"{root}/{pypkg}/node_{node.name}.py"] = render(
             PACKAGE, "node.py.j2", pkg=pkg, node=node, plan_json=text,
             messages=interfaces.message_imports(interfaces.ros_messages(spec, node.name)))
-    launch = {"pkg": pkg, "arguments": node_arguments()}
+    launch = {"pkg": pkg, "arguments": node_arguments(), "declared": launch_arguments()}
     files[f"{root}/launch/{pkg}.launch.py"] = render(
         PACKAGE, "launch.py.j2", **launch, title=f"every node of system '{pkg}'", nodes=list(spec.nodes))
     for machine, members in context["machines"].items():

@@ -13,7 +13,8 @@ SCALARS = {
     "bool": "std_msgs/msg/Bool",
 }
 BYTES = "std_msgs/msg/UInt8MultiArray"
-STATUS_TOPIC = "_lk/status"
+STATUS_TOPIC = "_lk/status"    # a Node's statuses: <STATUS_TOPIC>/<node>
+CONTROL_TOPIC = "_lk/control"  # the leader's decisions
 
 
 def message_kind(annotation: Optional[str]) -> Dict[str, str]:
@@ -68,21 +69,10 @@ def message_packages(all_topics, messages: Iterable[str] = ()) -> List[str]:
 
 
 def ros_messages(spec, node: Optional[str] = None) -> List[str]:
-    """The ROS message types (``pkg/msg/Name``) that ports annotated with a ROS message class carry.
+    """The ROS message types the ports of one Node (or of the system) carry: ``graph.plan.messages``."""
+    from ...graph.plan import messages
 
-    For one Node: its components' ports and the ports wired to them (a value it receives or sends may be
-    a ROS message because the other end says so); for ``None``, every port of the system.
-    """
-    members = set(spec.node(node).components) if node is not None else {c.name for c in spec.components}
-    annotations = []
-    for c in spec.components:
-        if c.name in members:
-            annotations += [p.annotation for p in (*c.inputs, *c.outputs)]
-    for e in spec.edges:
-        if e.src in members or e.dst in members:
-            annotations += [spec.component(e.src).output(e.output).annotation,
-                            spec.component(e.dst).input(e.input).annotation]
-    return sorted({name for name in map(rosmsg.type_name, annotations) if name})
+    return messages(spec, node)
 
 
 def message_imports(types: Iterable[str]) -> List[Dict[str, str]]:
@@ -100,12 +90,16 @@ def message_imports(types: Iterable[str]) -> List[Dict[str, str]]:
 
 
 def node_interfaces(spec, node: str, all_topics) -> Dict[str, Any]:
-    """The ROS side of one Node's plan: its namespace, topics, peers and parameters."""
+    """The ROS side of one Node's plan: its namespace, topics, control plane and parameters."""
+    from ...graph.plan import control_plane
+
     members = spec.node(node).components
     return {
         "namespace": f"/{spec.name}",
         "nodes": [n.name for n in spec.nodes],
         "status_topic": STATUS_TOPIC,
+        "control_topic": CONTROL_TOPIC,
+        "plane": control_plane(spec, node),
         "topics": all_topics,
         "parameters": {name: parameters(spec.component(name).config) for name in members},
     }

@@ -72,7 +72,7 @@ def engine_of(spec, options: BundleOptions) -> str:
 
 def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = None):
     """Every file of M's bundle as {bundle path: bytes or file}, plus the Bundle description (no writes)."""
-    from ..engines.plan import node_plan
+    from ..graph.plan import node_plan
     from ..generators import docker as docker_generator
 
     target = resolve_target(spec, options.machine, options.platform, options.python, options.base_image)

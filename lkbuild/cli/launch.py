@@ -39,28 +39,6 @@ def launch(app, system, engine, iterations, duration, fast, record_dir, coordina
     if local_cluster:
         options["local_cluster"] = True
     result = runner.launch(loaded, config_path, **options)
-    click.echo(summary(loaded.name, runner.name, result))
-    for warning in getattr(result, "warnings", None) or ():
+    click.echo("\n".join(result.lines(loaded.name)))
+    for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-
-
-def summary(name, engine, result) -> str:
-    lines = [f"Ran system '{name}' on {engine}."]
-    fired = getattr(result, "fired", None)
-    if fired:
-        lines.append("fired: " + ", ".join(f"{k}={v}" for k, v in fired.items()))
-    messages = getattr(result, "messages", None)
-    if messages:
-        lines.append(f"messages sent: {messages}")
-    for label in ("record_dir", "log_dir"):
-        value = getattr(result, label, None)
-        if value:
-            lines.append(f"{label.replace('_dir', '')}: {value}")
-    commands = getattr(result, "daemon_commands", None)
-    if commands:
-        lines.append("start one dora daemon per machine:")
-        lines += [f"  {machine}: {command}" for machine, command in sorted(commands.items())]
-    lost = getattr(result, "lost", None)
-    if lost:
-        lines.append("messages lost in transit: " + ", ".join(f"{edge}={n}" for edge, n in sorted(lost.items())))
-    return "\n".join(lines)

@@ -43,6 +43,14 @@ class Engine(ABC):
         """Engine-specific problems on top of the IR's own validation."""
         return []
 
+    def launch_spec(self, system):
+        """The IR a launch runs: the system's, or with ``system=None`` the one compiled into ``out_dir``."""
+        if system is None:
+            from .native import read_system_json
+
+            return read_system_json(self.out_dir / "system.json")
+        return self.checked_spec(system)
+
     def checked_spec(self, system):
         """The IR, validated for this engine; raises GraphError with every problem."""
         spec = as_spec(system)

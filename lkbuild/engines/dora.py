@@ -16,37 +16,23 @@ import shlex
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import ComponentError, ConfigError, LkbuildError, ToolError, ToolFailedError
-from ..output import write_tree
-from ..runtime_stubs.lk_runtime.dora_node import FAILURE_MARK, LOST_MARK, RUN_ENV, SUMMARY_MARK
+from ..errors import LkbuildError, ToolError, ToolFailedError
 from ..generators.dora import LOCAL_DATAFLOW
+from ..graph.plan import run_plan
+from ..output import write_tree
 from ..tools import tail
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
 from .base import Engine
-from .native import RunResult, read_system_json, write_system_json
+from .native import write_system_json
+from .report import Report
+from .run import LaunchOptions, RunResult
 
 log = logging.getLogger("lkbuild.dora")
 
 PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
-
-
-@dataclass
-class DoraRunResult(RunResult):
-    """A dora launch: ``log_dir`` holds the node logs (``log_<node>.jsonl``), ``log_file`` dora's output.
-
-    ``lost``: messages dora lost in transit, per edge (``src node/output -> dst node/input``); empty
-    when the run delivered everything.
-    """
-
-    log_dir: Optional[Path] = None
-    lost: Dict[str, int] = field(default_factory=dict)
-    log_file: Optional[Path] = None
-    daemon_commands: Dict[str, str] = field(default_factory=dict)
-    pids: List[int] = field(default_factory=list)
 
 
 class DoraEngine(Engine):
@@ -91,50 +77,38 @@ class DoraEngine(Engine):
         return not found, found
 
     # -- launch -----------------------------------------------------------------------------------------------
-    def launch(self, system, config_path, iterations: Optional[int] = None, duration: Optional[float] = None,
-               record_dir=None, coordinator_addr: Optional[str] = None, local_cluster: bool = False,
-               realtime: bool = True, timeout: Optional[float] = None) -> DoraRunResult:
+    def launch(self, system, config_path, **kwargs) -> RunResult:
         """Run the compiled dataflow; returns when it has ended (``iterations``, ``duration`` or Ctrl-C).
 
         Raises:
             ComponentError: a component raised; names component, node and machine, with the traceback.
             ToolError: dora failed, or ``timeout`` seconds passed (everything is stopped first).
         """
-        if iterations is not None and iterations < 0:
-            raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
-        if coordinator_addr and local_cluster:
-            raise ConfigError("use either coordinator_addr (a running coordinator) or local_cluster, not both.")
-        dataflow = Path(config_path or self.compile(system)).resolve()
-        spec = self._spec(system, dataflow)
-        settings = {"iterations": iterations, "realtime": bool(realtime),
-                    "record_dir": str(Path(record_dir).resolve()) if record_dir else None}
-        env_vars = {RUN_ENV: json.dumps(settings, sort_keys=True)}
+        options = LaunchOptions.of(self.name, **kwargs)
+        spec = self.launch_spec(system)
+        dataflow = Path(config_path or self.compile(spec)).resolve()
+        env_vars = options.settings().to_env()
         if os.environ.get("HOME") and "$" not in os.environ["HOME"]:
             env_vars["HOME"] = os.environ["HOME"]  # dora's own HOME is private; components keep the user's
         logs = dataflow.parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        result = DoraRunResult("dora", record_dir=Path(settings["record_dir"]) if record_dir else None)
+        result = RunResult("dora", record_dir=options.record_path)
+        duration, timeout = options.duration, options.timeout
         try:
-            if local_cluster:
+            if options.local_cluster:
                 self._run_local_cluster(spec, dataflow, env_vars, logs, duration, timeout, result)
-            elif coordinator_addr:
-                self._run_on_coordinator(spec, dataflow, Coordinator.parse(coordinator_addr), env_vars, logs,
-                                         duration, timeout, result)
+            elif options.coordinator_addr:
+                self._run_on_coordinator(spec, dataflow, Coordinator.parse(options.coordinator_addr), env_vars,
+                                         logs, duration, timeout, result)
             else:
-                self._run_here(dataflow, env_vars, logs, duration, timeout, result)
+                self._run_here(spec, dataflow, env_vars, logs, duration, timeout, result)
         finally:
             # Nodes report in their own order; show them in the system's, as the native engine does.
-            order = [c.name for c in spec.components]
-            result.fired = {name: result.fired[name] for name in order if name in result.fired}
+            result.fired = {name: result.fired[name] for name in (c.name for c in spec.components)
+                            if name in result.fired}
         return result
 
-    def _spec(self, system, dataflow: Path):
-        system_json = dataflow.parent.parent / "system.json"
-        if system_json.exists():
-            return read_system_json(system_json)
-        return self.checked_spec(system)
-
-    def _run_here(self, dataflow, env_vars, logs, duration, timeout, result) -> None:
+    def _run_here(self, spec, dataflow, env_vars, logs, duration, timeout, result) -> None:
         result.log_file = _fresh(logs / "dora-run.log")
         dora = self.tool()
         local = dataflow.parent / LOCAL_DATAFLOW  # `dora run` refuses `deploy:` sections
@@ -144,7 +118,7 @@ class DoraEngine(Engine):
         result.pids.append(process.pid)
         code = _wait(process, timeout)
         result.log_dir = _newest(_log_dirs(dataflow.parent / "out") - before)
-        self._finish(result, code, process.cmd)
+        self._finish(result, code, process.cmd, spec)
 
     def _run_local_cluster(self, spec, dataflow, env_vars, logs, duration, timeout, result) -> None:
         from ..generators.dora.dataflow import machines_of
@@ -161,7 +135,7 @@ class DoraEngine(Engine):
             code = self._attach(cluster.dora, dataflow, cluster.coordinator, spec.name, env_vars, duration,
                                 timeout, result)
         result.log_dir = state  # <machine>/_work/<session>/out/<run>/log_<node>.jsonl, one tree per daemon
-        self._finish(result, code, ["dora", "start", str(dataflow)])
+        self._finish(result, code, ["dora", "start", str(dataflow)], spec)
 
     def _run_on_coordinator(self, spec, dataflow, coordinator, env_vars, logs, duration, timeout, result) -> None:
         from ..generators.dora.dataflow import machines_of
@@ -176,7 +150,7 @@ class DoraEngine(Engine):
         result.log_file = _fresh(logs / "dora-start.log")
         code = self._attach(self.tool(), dataflow, coordinator, spec.name, env_vars, duration, timeout, result)
         try:
-            self._finish(result, code, ["dora", "start", str(dataflow)])
+            self._finish(result, code, ["dora", "start", str(dataflow)], spec)
         except ToolFailedError as exc:
             # Most often a daemon is missing: say what to start where.
             commands = "\n".join(f"  on {m}: {c}" for m, c in result.daemon_commands.items())
@@ -199,15 +173,12 @@ class DoraEngine(Engine):
         finally:
             process.stop()
 
-    def _finish(self, result: DoraRunResult, code: int, cmd) -> None:
-        """Read the node logs (summaries, failures); raise what went wrong."""
-        lines = _log_lines(result)
-        for text in _marked(lines, SUMMARY_MARK):
-            result.messages += int(text.get("messages", 0))
-            result.fired.update({str(k): int(v) for k, v in text.get("fired", {}).items()})
-        for report in _marked(lines, LOST_MARK):
-            for edge, count in report.get("missing", {}).items():
-                result.lost[str(edge)] = max(result.lost.get(str(edge), 0), int(count))
+    def _finish(self, result: RunResult, code: int, cmd, spec) -> None:
+        """Read the node logs (summaries, failures, losses); raise what went wrong."""
+        found = Report.read(_log_lines(result))
+        result.messages = found.messages
+        result.fired = found.fired(c.name for c in spec.components)
+        result.lost = {**found.undelivered(run_plan(spec)["edges"]), **found.lost}
         if result.lost:
             log.warning("dora lost %d message(s) in transit: %s. The recorded outputs are incomplete.",
                         sum(result.lost.values()), ", ".join(f"{e}: {n}" for e, n in sorted(result.lost.items())))
@@ -215,15 +186,13 @@ class DoraEngine(Engine):
             log.info("dora node logs: %s", result.log_dir)
         if code == 0:
             return
-        failures = list(_marked(lines, FAILURE_MARK))
         where = f"\nLogs: {result.log_dir or result.log_file}"
-        for failure in failures:
-            if failure.get("component"):
-                raise ComponentError(failure["component"], str(failure.get("node")), str(failure.get("machine")),
-                                     str(failure.get("phase")), str(failure.get("traceback", "")) + where)
-        if failures:
-            raise ToolFailedError(cmd, code, str(failures[0].get("traceback", "")),
-                                  f"node '{failures[0].get('node')}' failed.{where}")
+        error = found.component_error(where)
+        if error is not None:
+            raise error
+        if found.failures:
+            raise ToolFailedError(cmd, code, str(found.failures[0].get("traceback", "")),
+                                  f"node '{found.failures[0].get('node')}' failed.{where}")
         output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
         raise ToolFailedError(cmd, code, tail(output), f"See {result.log_file}.")
 
@@ -264,7 +233,7 @@ def _newest(dirs) -> Optional[Path]:
     return max(dirs, key=lambda d: d.stat().st_mtime) if dirs else None
 
 
-def _log_lines(result: DoraRunResult) -> List[str]:
+def _log_lines(result: RunResult) -> List[str]:
     """The messages of every node log of this run (JSON lines), then dora's own output."""
     lines: List[str] = []
     if result.log_dir and result.log_dir.is_dir():
@@ -277,21 +246,3 @@ def _log_lines(result: DoraRunResult) -> List[str]:
     if result.log_file and result.log_file.exists():
         lines += result.log_file.read_text(errors="replace").splitlines()
     return lines
-
-
-def _marked(lines: List[str], mark: str):
-    """The JSON objects that follow ``mark`` in log lines (each reported once)."""
-    seen = set()
-    decoder = json.JSONDecoder()
-    for line in lines:
-        at = line.find(mark)
-        if at < 0:
-            continue
-        try:
-            value, _ = decoder.raw_decode(line[at + len(mark):])
-        except ValueError:
-            continue
-        key = json.dumps(value, sort_keys=True)
-        if isinstance(value, dict) and key not in seen:
-            seen.add(key)
-            yield value

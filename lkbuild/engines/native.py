@@ -5,30 +5,17 @@ so whatever runs natively also runs on dora and ROS 2.
 """
 from __future__ import annotations
 
-import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Optional
 
 from ..errors import ComponentError, ConfigError
 from ..graph import SystemSpec
+from ..graph.plan import node_plan
 from ..output import write_tree
-from ..runtime_stubs.lk_runtime import build, host, record, rosmsg
+from ..runtime_stubs.lk_runtime import build, host, record
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
 from .base import Engine
-from .plan import node_plan
-
-
-@dataclass
-class RunResult:
-    """What a launch did: messages sent, firings per component, where the recording and logs are."""
-
-    engine: str
-    messages: int = 0
-    fired: Dict[str, int] = field(default_factory=dict)
-    record_dir: Optional[Path] = None
-    log_dir: Optional[Path] = None
-    warnings: List[str] = field(default_factory=list)
+from .run import LaunchOptions, RunResult
 
 
 def write_system_json(out_dir: Path, spec: SystemSpec) -> Path:
@@ -47,33 +34,6 @@ def as_component_error(exc: ComponentFailure) -> ComponentError:
     return ComponentError(exc.component, exc.node, exc.machine, exc.phase, exc.traceback_text)
 
 
-def placed_plan(spec: SystemSpec):
-    """The plan of the whole system in one host, each component labelled with its own node and machine.
-
-    The native engine runs every Node in this process, but an error must still say where the component
-    would run, as it does on dora and ROS 2.
-    """
-    plan = node_plan(spec)
-    for entry in plan["components"]:
-        node = spec.node_of(entry["name"])
-        entry["node"] = node.name
-        entry["machine"] = node.machine or "local"
-    return plan
-
-
-def build_instances(plan):
-    """The node's components rebuilt from their recorded construction; failures name the component."""
-    instances = {}
-    for entry in plan["components"]:
-        try:
-            instances[entry["name"]] = build.build_component(entry)
-        except Exception:
-            raise ComponentError(entry["name"], entry.get("node", plan["node"]),
-                                 entry.get("machine", plan["machine"]), "__init__",
-                                 traceback.format_exc()) from None
-    return instances
-
-
 class NativeEngine(Engine):
     """Runs the whole system in one process."""
 
@@ -82,13 +42,8 @@ class NativeEngine(Engine):
     def compile(self, system) -> Optional[Path]:
         return write_system_json(self.out_dir, self.checked_spec(system))
 
-    def launch(self, system, config_path, iterations: Optional[int] = None, duration: Optional[float] = None,
-               realtime: bool = True, record_dir=None, **kwargs) -> RunResult:
-        unknown = set(kwargs) - {"coordinator_addr"}
-        if unknown:
-            raise ConfigError(f"the native engine does not take {', '.join(sorted(unknown))}.")
-        if iterations is not None and iterations < 0:
-            raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
+    def launch(self, system, config_path, **kwargs) -> RunResult:
+        options = LaunchOptions.of(self.name, **kwargs)
         missing = getattr(system, "stand_ins", ())
         if missing:
             raise ConfigError(
@@ -97,18 +52,20 @@ class NativeEngine(Engine):
                 "system with stand-ins). Install them to run it here, or launch it on the machines that have "
                 "them (lkbuild bundle --machine NAME)."
             )
-        spec = read_system_json(config_path) if config_path else self.checked_spec(system)
-        plan = placed_plan(spec)
-        instances = build_instances(plan)
-        rosmsg.register_components(instances.values())  # ports annotated with a ROS message class
-        recorder = record.Recorder(str(record_dir)) if record_dir else None
-        runner = host.Host(plan, instances, record=recorder, strict=True, iterations=iterations)
+        spec = self.launch_spec(system)
+        plan = node_plan(spec)
+        record_dir = options.record_path
         try:
-            runner.run(duration=duration, realtime=realtime)
+            instances = build.build_node(plan)
+        except ComponentFailure as exc:
+            raise as_component_error(exc) from None
+        recorder = record.Recorder(str(record_dir)) if record_dir else None
+        runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations)
+        try:
+            runner.run(duration=options.duration, realtime=options.realtime)
         except ComponentFailure as exc:
             raise as_component_error(exc) from None
         finally:
             if recorder is not None:
                 recorder.close()
-        return RunResult("native", runner.messages, {s.name: s.fired for s in runner.slots},
-                         Path(record_dir) if record_dir else None)
+        return RunResult("native", runner.messages, {s.name: s.fired for s in runner.slots}, record_dir)

@@ -10,35 +10,24 @@ Ctrl-C, and no process of it is left running.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..errors import ComponentError, ConfigError, ToolFailedError
+from ..errors import ToolFailedError
 from ..output import write_tree
-from ..runtime_stubs.lk_runtime.ros2_node import FAILURE_MARK, SUMMARY_MARK
 from ..tools import Process
 from ..tools.colcon import Colcon, tree_digest
 from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files
 from .base import Engine
-from .native import RunResult, read_system_json, write_system_json
+from .native import write_system_json
+from .report import Report
+from .run import LaunchOptions, RunResult
 
 POLL = 0.05
-
-
-@dataclass
-class Ros2RunResult(RunResult):
-    """A ROS 2 run: also the command line of every process started and where their logs are."""
-
-    log_dir: Optional[Path] = None
-    commands: Dict[str, List[str]] = field(default_factory=dict)
-    built: bool = False
-    warnings: List[str] = field(default_factory=list)
 
 
 class Ros2Engine(Engine):
@@ -94,13 +83,13 @@ class Ros2Engine(Engine):
         return True
 
     # -- launch -------------------------------------------------------------------------------------------
-    def commands(self, spec, iterations=None, record_dir=None, realtime=True) -> Dict[str, List[str]]:
+    def commands(self, spec, options: Optional[LaunchOptions] = None) -> Dict[str, List[str]]:
         """The command line of every node executable, as the system's launch file starts them."""
         from ..generators import ros2
 
         install = self.workspace / "install" / spec.name
         params = install / "share" / spec.name / "config" / "params.yaml"
-        values = self.launch_arguments(iterations, record_dir, realtime)
+        values = self.launch_arguments(options)
         out = {}
         for node in spec.nodes:
             argv = [str(install / "lib" / spec.name / ros2.executable(node.name))]
@@ -110,71 +99,53 @@ class Ros2Engine(Engine):
         return out
 
     @staticmethod
-    def launch_arguments(iterations=None, record_dir=None, realtime=True) -> Dict[str, str]:
+    def launch_arguments(options: Optional[LaunchOptions] = None) -> Dict[str, str]:
         """The launch file's arguments (``name:=value``) for these options."""
-        return {"iterations": "" if iterations is None else str(int(iterations)),
-                "record_dir": str(Path(record_dir).resolve()) if record_dir else "",
-                "realtime": "true" if realtime else "false"}
+        return (options or LaunchOptions(run_id="")).settings().to_args()
 
-    def launch(self, system, config_path, iterations: Optional[int] = None, duration: Optional[float] = None,
-               record_dir=None, realtime: bool = True, timeout: Optional[float] = None, env=None,
-               **kwargs) -> Ros2RunResult:
+    def launch(self, system, config_path, **kwargs) -> RunResult:
         """Build, then run until the system ends (``iterations``), ``duration`` passes, or Ctrl-C.
 
-        Args:
-            timeout: seconds after which a run that has not ended is stopped and reported as a failure.
-            env: extra environment variables for every process (e.g. ``ROS_DOMAIN_ID``).
+        Options: see ``LaunchOptions``; ``timeout``: seconds after which a run that has not ended is
+        stopped and reported as a failure; ``env``: extra environment variables for every process.
         Raises:
             ComponentError: a component raised (its name, node and traceback).
             ToolFailedError: the build failed, a process died, or the run exceeded ``timeout``.
         """
-        unsupported = {k for k, v in kwargs.items() if v}
-        if unsupported:
-            raise ConfigError(f"the ros2 engine does not take {', '.join(sorted(unsupported))} "
-                              "(a ROS 2 graph spans machines through DDS discovery; start each machine's "
-                              "launch file there).")
-        if iterations is not None and iterations < 0:
-            raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
-        spec = self._spec(system, config_path)
-        built = self.build(spec, env=env)
+        options = LaunchOptions.of(self.name, **kwargs)
+        spec = self.launch_spec(system)
+        built = self.build(spec, env=options.env)
         log_dir = self.workspace / "log" / "run"
         log_dir.mkdir(parents=True, exist_ok=True)
-        if record_dir:
-            Path(record_dir).mkdir(parents=True, exist_ok=True)
-        result = Ros2RunResult("ros2", record_dir=Path(record_dir) if record_dir else None, log_dir=log_dir,
-                               built=built)
+        if options.record_path:
+            options.record_path.mkdir(parents=True, exist_ok=True)
+        result = RunResult("ros2", record_dir=options.record_path, log_dir=log_dir, built=built)
         before = shm_files()
         processes: Dict[str, Process] = {}
         with _terminate_as_interrupt():
             try:
-                self._run(spec, result, processes, iterations, record_dir, realtime, duration, timeout, env)
+                self._run(spec, result, processes, options)
             finally:
                 for process in processes.values():
                     process.stop()
                 remove_stale_shm(before)
-        self._summarize(result, log_dir)
+        self._summarize(result, spec)
         return result
 
-    def _run(self, spec, result, processes, iterations, record_dir, realtime, duration, timeout, env) -> None:
+    def _run(self, spec, result, processes, options: LaunchOptions) -> None:
         """Start the processes (into ``processes``) and supervise them until the run ends."""
         cli = Ros2Cli()
         if cli.available():
-            args = self.launch_arguments(iterations, record_dir, realtime)
-            result.commands["launch"] = cli.launch_argv(spec.name, f"{spec.name}.launch.py", args)
+            result.commands["launch"] = cli.launch_argv(spec.name, f"{spec.name}.launch.py",
+                                                        self.launch_arguments(options))
         else:
-            result.commands = self.commands(spec, iterations, record_dir, realtime)
+            result.commands = self.commands(spec, options)
         workspace = Workspace(self.workspace)
         for name, argv in result.commands.items():
             log = result.log_dir / f"{name}.log"
             log.write_bytes(b"")
-            processes[name] = workspace.start_sourced(argv, log, env)
-        self._supervise(processes, duration, timeout)
-
-    def _spec(self, system, config_path):
-        system_json = self.out_dir / "system.json"
-        if system is None and system_json.is_file():
-            return read_system_json(system_json)
-        return self.checked_spec(system)
+            processes[name] = workspace.start_sourced(argv, log, options.env)
+        self._supervise(processes, options.duration, options.timeout)
 
     def _supervise(self, processes: Dict[str, Process], duration, timeout) -> None:
         """Wait for every process to end; on a failure stop the others and raise what went wrong."""
@@ -208,44 +179,39 @@ class Ros2Engine(Engine):
             time.sleep(POLL)
 
     @staticmethod
-    def _failures(process: Process) -> List[dict]:
-        if not process.log_path or not process.log_path.exists():
-            return []
-        found = []
-        for line in process.log_path.read_text(errors="replace").splitlines():
-            at = line.find(FAILURE_MARK)  # `ros2 launch` prefixes each line with the process's name
-            if at >= 0:
-                try:
-                    found.append(json.loads(line[at + len(FAILURE_MARK):]))
-                except ValueError:
-                    continue
-        return found
+    def _report(*processes: Process) -> Report:
+        lines: List[str] = []
+        for process in processes:
+            if process.log_path and process.log_path.exists():
+                lines += process.log_path.read_text(errors="replace").splitlines()
+        return Report.read(lines)
+
+    def _failures(self, process: Process) -> List[dict]:
+        return self._report(process).failures
 
     def _failure(self, processes: Dict[str, Process], name: str):
         """The error to raise: the component that raised (in any process), else the process that died."""
-        for process in [processes[name], *processes.values()]:
-            for failure in self._failures(process):
-                return ComponentError(failure["component"], failure["node"], failure["machine"], failure["phase"],
-                                      failure["traceback"])
+        error = self._report(processes[name], *processes.values()).component_error()
+        if error is not None:
+            return error
         process = processes[name]
         return ToolFailedError(process.cmd, process.poll() or -1, process.log_tail(),
                                f"node '{name}' ended with an error; its log: {process.log_path}")
 
     @staticmethod
-    def _summarize(result: Ros2RunResult, log_dir: Path) -> None:
-        for log in sorted(log_dir.glob("*.log")):
+    def _summarize(result: RunResult, spec) -> None:
+        from ..graph.plan import run_plan
+
+        lines: List[str] = []
+        for log in sorted(result.log_dir.glob("*.log")):
             for line in log.read_text(errors="replace").splitlines():
+                lines.append(line)
                 if "[WARN]" in line and line not in result.warnings:
                     result.warnings.append(line)
-                at = line.find(SUMMARY_MARK)
-                if at < 0:
-                    continue
-                try:
-                    summary = json.loads(line[at + len(SUMMARY_MARK):])
-                except ValueError:
-                    continue
-                result.messages += summary.get("messages", 0)
-                result.fired.update(summary.get("fired", {}))
+        found = Report.read(lines)
+        result.messages = found.messages
+        result.fired = found.fired(c.name for c in spec.components)
+        result.lost = {**found.undelivered(run_plan(spec)["edges"]), **found.lost}
 
 
 @contextlib.contextmanager

@@ -9,9 +9,11 @@ import base64
 import importlib
 import os
 import sys
+import traceback
 from typing import Any, Dict
 
 from . import codec
+from .errors import ComponentFailure
 
 
 def resolve_class(entry: Dict[str, Any]):
@@ -67,6 +69,20 @@ def build_component(entry: Dict[str, Any]):
     return cls(*args, **kwargs)
 
 
+def build_entry(plan: Dict[str, Any], entry: Dict[str, Any]):
+    """One component of a plan; a failure is the component's, in phase ``__init__``."""
+    try:
+        return build_component(entry)
+    except Exception:
+        raise ComponentFailure(entry["name"], entry.get("node") or plan.get("node", "local"),
+                               entry.get("machine") or plan.get("machine") or "local", "__init__",
+                               traceback.format_exc()) from None
+
+
 def build_node(plan: Dict[str, Any]) -> Dict[str, Any]:
-    """Every component of a node plan, by name."""
-    return {entry["name"]: build_component(entry) for entry in plan["components"]}
+    """Every component of a node plan, by name, and the ROS message types its ports carry registered."""
+    from . import rosmsg
+
+    instances = {entry["name"]: build_entry(plan, entry) for entry in plan["components"]}
+    rosmsg.register_names(plan.get("messages", ()))
+    return instances

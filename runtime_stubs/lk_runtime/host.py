@@ -5,8 +5,13 @@ all its required inputs have a value; other inputs keep their latest value. Retu
 nothing. With ``iterations=N`` each source fires N times and each loop starter (a component that
 defines ``initial_outputs()``) fires at most N times, then the graph drains and stops.
 
-The native engine runs every component in one Host; a dora or ROS 2 entrypoint runs one Host per Node
-and hands it what arrives from other Nodes (``receive``) and what its timers say (``fire_source``).
+The Host owns time. Sources fire on a virtual clock: firing n of a source is due at ``n / rate_hz``
+seconds from the start (a count divided by the rate, never a running sum of periods, so rates in exact
+proportion fire in that proportion), ties going to the component listed first. Every engine drives the
+same clock: the native engine in ``run``, a dora or ROS 2 adapter by asking ``next_due()`` when the next
+firing is due, waiting for it (real time) or not (``--fast``), calling ``fire_next()``, and handing the
+Host what arrives from other Nodes (``receive`` then ``drain``). So the sources of one Node fire in
+exactly the same order on every engine.
 """
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ from . import codec
 from .errors import ComponentFailure
 
 Send = Callable[[str, str, bytes], None]
+# What a component may raise that fails the run in its name: any exception, and sys.exit() too — a
+# component that would end its process has failed (Ctrl-C, KeyboardInterrupt, stays a stop request).
+COMPONENT_EXIT = (Exception, SystemExit)
 Record = Callable[[str, str, bytes], None]
 
 
@@ -54,7 +62,7 @@ class Host:
     """Runs a set of components and moves messages between them.
 
     Args:
-        plan: the node plan (see ``lkbuild.engines.plan``): components, local routes, exports.
+        plan: the node plan (see ``lkbuild.graph.plan``): components, local routes, exports.
         instances: the built component objects, by name.
         send: called with (component, output, payload) for outputs that leave this host.
         record: called with (component, output, payload) for every message sent.
@@ -79,6 +87,8 @@ class Host:
         self.iterations = iterations
         self.queue: deque = deque()
         self.messages = 0
+        self.clocked = any(s.is_source or s.starts_loop for s in self.slots)
+        self._clock: List = []
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -113,14 +123,30 @@ class Host:
     def exhausted(self, slot: Slot) -> bool:
         return self.iterations is not None and (slot.is_source or slot.starts_loop) and slot.fired >= self.iterations
 
-    def fire_source(self, name: str) -> bool:
-        """Fire a source once (then drain); False when it has fired its iterations."""
-        slot = self.by_name[name]
-        if self.exhausted(slot):
-            return False
+    # -- the clock -------------------------------------------------------------------------------------------
+    def start(self, deadline: Optional[float] = None) -> None:
+        """Send the loop starters' initial outputs, deliver them, and start the source clock at t=0."""
+        self.start_loops()
+        self.drain(deadline)
+        self._clock = [(0.0, i, 0, slot) for i, slot in enumerate(self.slots)
+                       if slot.is_source and not self.exhausted(slot)]
+        heapq.heapify(self._clock)
+
+    def next_due(self) -> Optional[float]:
+        """When the next source firing is due, in seconds from the start; None when no source will fire again."""
+        return self._clock[0][0] if self._clock else None
+
+    def fire_next(self, deadline: Optional[float] = None) -> None:
+        """Fire the source that is due next, then deliver everything that firing caused."""
+        _, i, n, slot = heapq.heappop(self._clock)
         self._fire(slot)
-        self.drain()
-        return not self.exhausted(slot)
+        self.drain(deadline)
+        if not self.exhausted(slot):
+            heapq.heappush(self._clock, ((n + 1) / slot.rate_hz, i, n + 1, slot))
+
+    def stop_clock(self) -> None:
+        """No source fires again (the run's duration is over)."""
+        self._clock = []
 
     def receive(self, dst: str, port: str, payload) -> None:
         """A message from another Node: decode it and queue it for ``dst.port`` (call ``drain`` next)."""
@@ -139,21 +165,18 @@ class Host:
             if slot.required.issubset(latest) and not self.exhausted(slot):
                 self._fire(slot)
 
-    def sources(self) -> List[Slot]:
-        return [s for s in self.slots if s.is_source]
-
     def done(self) -> bool:
         """Nothing left to do on this host: every source and loop starter is exhausted, nothing queued."""
-        if self.queue:
+        if self.queue or self._clock:
             return False
-        clocks = [s for s in self.slots if s.is_source or s.starts_loop]
-        return self.iterations is not None and all(self.exhausted(s) for s in clocks)
+        return self.iterations is not None and all(self.exhausted(s) for s in self.slots
+                                                   if s.is_source or s.starts_loop)
 
     # -- firing ---------------------------------------------------------------------------------------------
     def _call(self, slot: Slot, phase: str, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except Exception:
+        except COMPONENT_EXIT:
             raise ComponentFailure(slot.name, slot.node, slot.machine, phase, traceback.format_exc()) from None
 
     def _fire(self, slot: Slot) -> None:
@@ -161,7 +184,7 @@ class Host:
         # The hot path: _call's work inlined, and a single output sent without _emit_result's checks.
         try:
             result = slot.forward(**slot.latest)
-        except Exception:
+        except COMPONENT_EXIT:
             raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", traceback.format_exc()) from None
         if result is not None and slot.outputs:
             if len(slot.outputs) == 1:
@@ -221,13 +244,11 @@ class Host:
             self.queue.append((dst, port, value))
 
     # -- the in-process scheduler (native engine) -----------------------------------------------------------
-    def run(self, duration: Optional[float] = None, realtime: bool = True,
-            should_stop: Optional[Callable[[], bool]] = None) -> None:
-        """Set up, fire sources at their rates until done (or ``duration`` s), drain, tear down."""
-        start = time.monotonic()
-        deadline = start + duration if duration is not None else None
+    def run_with(self, body: Callable[[], None]) -> None:
+        """``setup()``, then ``body()``, then ``teardown()`` on every exit path; the first failure is raised."""
         try:
-            self._run(start, duration, deadline, realtime, should_stop)
+            self.setup()
+            body()
         except BaseException:
             try:
                 self.teardown()
@@ -236,17 +257,18 @@ class Host:
             raise
         self.teardown()
 
-    def _run(self, start, duration, deadline, realtime, should_stop) -> None:
-        self.setup()
-        self.start_loops()
-        self.drain(deadline)
-        # (time of the next firing, source index, firing count, slot). The time is count / rate rather than
-        # a running sum, so sources whose rates are in exact proportion fire in that proportion.
-        timers = [(0.0, i, 0, slot) for i, slot in enumerate(self.sources())]
-        heapq.heapify(timers)
-        while timers:
-            at, i, n, slot = heapq.heappop(timers)
-            if duration is not None and at >= duration:
+    def run(self, duration: Optional[float] = None, realtime: bool = True,
+            should_stop: Optional[Callable[[], bool]] = None) -> None:
+        """Set up, fire sources at their rates until done (or ``duration`` s), drain, tear down."""
+        deadline = time.monotonic() + duration if duration is not None else None
+        self.run_with(lambda: self._run(duration, deadline, realtime, should_stop))
+
+    def _run(self, duration, deadline, realtime, should_stop) -> None:
+        self.start(deadline)
+        start = time.monotonic()  # t=0 of the clock: the first firing, once every component is set up
+        while True:
+            at = self.next_due()
+            if at is None or (duration is not None and at >= duration):
                 break
             if realtime:
                 delay = start + at - time.monotonic()
@@ -256,9 +278,4 @@ class Host:
                 break
             if should_stop is not None and should_stop():
                 break
-            if self.exhausted(slot):
-                continue
-            self._fire(slot)
-            self.drain(deadline)
-            if not self.exhausted(slot):
-                heapq.heappush(timers, ((n + 1) / slot.rate_hz, i, n + 1, slot))
+            self.fire_next(deadline)

@@ -1,77 +1,35 @@
 """The rclpy adapter: runs one lkbuild Node as a ROS 2 process, one rclpy node per component.
 
-The shared host loop (``host.Host``) does the firing; this module maps it onto ROS 2: source timers,
-one publisher per output that leaves the Node, one subscription per input fed from another Node,
-component configs as ROS parameters, and the end of a run.
-
-How a run with ``--iterations N`` ends, across processes. Every process publishes, on the hidden topic
-``/<system>/_lk/status`` (reliable, transient-local), its status whenever it is idle — all its sources
-and loop starters have fired N times and nothing is queued — with how many messages it has sent on each
-topic and received on each subscription. A process ends when every Node has reported idle and, for each
-topic, every subscriber has received exactly what the publisher sent. Counts travel with the statuses,
-so no process has to predict how many messages it will get; a message still in flight always shows as
-sent-but-not-received (topics are FIFO per publisher), so nobody ends early, loops between Nodes
-included. Before its clocks start, each process waits until its publishers and subscriptions have
-matched their peers, so no message is sent into the void. A component that raises publishes a failed
-status, so the other processes stop too (under ``ros2 launch`` as well as under lkbuild). If every Node
-stays idle with counts that do not add up for ``LOSS_TIMEOUT`` seconds, messages were lost to a full
-keep-last queue: the run ends with a warning that names the topic.
+Transport only. The shared host loop (``host.Host``) fires the components and owns time, the Node's
+``ending.Ending`` decides when the run is over, ``driver.drive`` runs the loop and ``report`` says how
+it went — exactly as on dora. What is ROS 2 here: one rclpy node per component, one publisher per
+output that leaves the Node, one subscription per input fed from another Node, component configs as
+ROS parameters, and the control plane as topics: ``/<system>/_lk/status/<node>`` (each Node's status,
+heard by the leader and the Nodes that send to it) and ``/<system>/_lk/control`` (the leader's
+decisions), reliable and transient-local. Before its clocks start, each process waits until its
+publishers and subscriptions have matched their peers, so no message is sent into the void.
 
 Codec bytes travel in ``std_msgs/UInt8MultiArray`` written and read in serialized form (no per-byte
-Python work, no copy on receipt); ``str``/``int``/``float``/``bool`` ports use std_msgs scalars. Ports
-annotated with a ROS message class publish that message type: the codec already holds it serialized
-(``rosmsg``), so those bytes are published and received as they are.
+Python work, no copy on receipt, ``ros2_wire``); ``str``/``int``/``float``/``bool`` ports use std_msgs
+scalars. Ports annotated with a ROS message class publish that message type: the codec already holds it
+serialized (``rosmsg``), so those bytes are published and received as they are.
 """
 from __future__ import annotations
 
-import argparse
 import array
-import dataclasses
-import json
 import signal
-import struct
 import sys
 import time
-import traceback
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, record, rosmsg
+from . import build, codec, driver, ending, record, report, rosmsg, ros2_wire
 from .errors import ComponentFailure
 from .host import Host
+from .settings import Settings
 
-FAILURE_MARK = "LKBUILD-FAILURE "
-SUMMARY_MARK = "LKBUILD-SUMMARY "
-STATUS_PERIOD = 0.05     # s between two status messages of one process, at most; also the loop's wake-up
+STATUS_PERIOD = 0.05     # s: the loop wakes at least this often (stop requests, the end of the run)
 WAIT_LOG_PERIOD = 5.0    # s between two "waiting for peers" log lines
 ACK_TIMEOUT = 5.0        # s to wait for peers to acknowledge the last status before exiting
-# s that every Node may stay idle with a message sent but not received before it counts as lost (a
-# keep-last queue overflowed): reliable delivery takes milliseconds, so nothing is still in flight then.
-LOSS_TIMEOUT = 5.0
-EXIT_FAILED = 3          # the exit code of a process whose component raised (lkbuild's ComponentError)
-
-
-def parse_options(argv: List[str]) -> argparse.Namespace:
-    """The lkbuild options (those before ``--ros-args``); an empty value means "not set"."""
-    parser = argparse.ArgumentParser(description="Run one lkbuild Node as a ROS 2 process.")
-    parser.add_argument("--iterations", default="", help="each source fires N times, then the run ends")
-    parser.add_argument("--record", default="", help="record every message sent into this directory")
-    parser.add_argument("--realtime", default="true", help="false: fire sources as fast as possible")
-    options = parser.parse_args(argv)
-    if options.iterations.strip():
-        try:
-            options.iterations = int(options.iterations)
-        except ValueError:
-            parser.error(f"--iterations must be a whole number. Received: {options.iterations!r}")
-        if options.iterations < 0:
-            parser.error("--iterations must be 0 or more")
-    else:
-        options.iterations = None
-    flag = options.realtime.strip().lower()
-    if flag not in ("true", "false", "1", "0", "yes", "no"):
-        parser.error(f"--realtime must be true or false. Received: {options.realtime!r}")
-    options.realtime = flag in ("true", "1", "yes")
-    options.record = options.record or None
-    return options
 
 
 def main(plan: Dict[str, Any], argv: Optional[List[str]] = None, messages: Optional[Dict[str, Any]] = None) -> int:
@@ -85,61 +43,49 @@ def main(plan: Dict[str, Any], argv: Optional[List[str]] = None, messages: Optio
     from rclpy.utilities import remove_ros_args
 
     argv = list(sys.argv if argv is None else argv)
-    options = parse_options(remove_ros_args(argv)[1:])
+    settings = Settings.from_args(remove_ros_args(argv)[1:])
     rosmsg.register_all(messages or {})
     rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
-    return NodeProcess(plan, options, messages).run()
+    return NodeProcess(plan, settings, messages).run()
 
 
-class NodeProcess:
+class NodeProcess(driver.Transport):
     """One lkbuild Node: its components' rclpy nodes, their topics, and the host loop that drives them."""
 
-    def __init__(self, plan: Dict[str, Any], options: argparse.Namespace, messages: Optional[Dict[str, Any]] = None):
+    def __init__(self, plan: Dict[str, Any], settings: Settings, messages: Optional[Dict[str, Any]] = None):
         self.plan = plan
         self.messages = dict(messages or {})
         self.ros = plan["ros2"]
         self.name = plan["node"]
-        self.machine = plan.get("machine") or "local"
-        self.iterations = options.iterations
-        self.realtime = options.realtime
-        self.recorder = record.Recorder(options.record) if options.record else None
-        self.stop_requested = False
-        self.sources: List[str] = []
-        self.peer_failed: Optional[str] = None
+        self.settings = settings
+        self.recorder = record.Recorder(settings.record_dir) if settings.record_dir else None
+        run = plan.get("run") or {"nodes": [self.name], "leader": self.name, "clocked": [self.name], "edges": []}
+        self.ending = ending.Ending(self.name, run, ending=settings.iterations is not None, run_id=settings.run_id)
+        self.plane = self.ros.get("plane") or {"status_to": [], "status_from": [], "leader": None}
         self.failure: Optional[ComponentFailure] = None
         self.host: Optional[Host] = None
         self.nodes: Dict[str, Any] = {}
         self.publishers: Dict[tuple, Any] = {}
         self.subscriptions: List[Any] = []
+        self.control: Dict[str, Any] = {}  # status / control publishers and subscriptions
         self.timers: List[Any] = []
-        self.sent: Dict[str, int] = {}
-        self.received: Dict[str, int] = {}
-        self.statuses: Dict[str, Dict[str, Any]] = {}
-        self.status_pub = self.status_sub = None
-        self.last_status = ""
-        self.last_status_at = 0.0
-        self.distributed = len(self.ros["nodes"]) > 1
-        self.unbalanced: Optional[tuple] = None  # (what was last seen unbalanced, since when)
 
     # -- the run ------------------------------------------------------------------------------------------
     def run(self) -> int:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._request_stop)
         try:
             self._start()
-            self._loop()
+            self.host.run_with(self._drive)
         except ComponentFailure as exc:
             self.failure = exc
         finally:
             self._close()
         if self.failure is not None:
-            return EXIT_FAILED
-        self._print(sys.stdout, SUMMARY_MARK, {
-            "node": self.name, "messages": self.host.messages if self.host else 0,
-            "fired": {s.name: s.fired for s in self.host.slots} if self.host else {},
-            "stopped_by": self.peer_failed,
-        })
-        return 0
+            return report.EXIT_COMPONENT
+        report.summary(self.name, self.host, self.ending.counts(),
+                       stopped_by=self.ending.failed_peer)
+        return report.EXIT_OK
 
     def _request_stop(self, signum, frame) -> None:
         self.stop_requested = True
@@ -153,66 +99,59 @@ class NodeProcess:
             node = rclpy.create_node(entry["name"], namespace=self.ros["namespace"])
             self.nodes[entry["name"]] = node
             self.executor.add_node(node)
-        self._create_status_topic()  # first: a component that fails to build must still tell its peers
+        self._create_control_topics()  # first: a component that fails to build must still tell its peers
         # Wakes the loop to check for a stop request and the end of the run. (A timeout on spin_once would
         # do the same, but rclpy then creates a timer for nearly every message: a tenth of the throughput.)
-        self.timers.append(next(iter(self.nodes.values())).create_timer(STATUS_PERIOD, _nothing))
+        self.timers.append(self._first_node().create_timer(STATUS_PERIOD, _nothing))
         instances = {entry["name"]: self._build(entry) for entry in self.plan["components"]}
         self.host = Host(self.plan, instances, send=self._send, record=self.recorder, strict=True,
-                         iterations=self.iterations)
+                         iterations=self.settings.iterations)
         self._create_topics()
-        self.host.setup()
-        self._wait_for_peers()
-        if self.stop_requested or self.peer_failed:
-            return
-        self.host.start_loops()
-        self.host.drain()
-        self.sources = [s.name for s in self.host.sources()]
-        for name in list(self.sources):  # a source fires at t=0, as on every engine, then at its rate
-            if not self.host.fire_source(name):
-                self.sources.remove(name)
-        if self.realtime:
-            for name in self.sources:
-                self._add_timer(name)
 
-    def _loop(self) -> None:
-        fast = not self.realtime
-        while not self.stop_requested and self.peer_failed is None:
-            if fast and self.sources:
-                self.sources = [name for name in self.sources if self.host.fire_source(name)]
-                self.executor.spin_once(timeout_sec=0)
-            else:
-                self.executor.spin_once()
-            if self.iterations is not None and self.host.done():
-                self._publish_status()
-                if self._finished():
-                    self._publish_status(force=True)
-                    return
+    def _drive(self) -> None:
+        self._wait_for_peers()
+        if not self.stop_requested and not self.ending.done:
+            driver.drive(self.host, self.ending, self, self.settings.realtime)
+        if self.ending.done and self.ending.is_leader:
+            self._flush()  # the last decision reaches every Node before this process ends
 
     def _close(self) -> None:
         import rclpy
 
         if self.failure is not None:
-            self._print(sys.stderr, FAILURE_MARK, {
-                "component": self.failure.component, "node": self.failure.node, "machine": self.failure.machine,
-                "phase": self.failure.phase, "traceback": self.failure.traceback_text})
-            self._publish_status(force=True)
-        if self.status_pub is not None:
-            self.status_pub.wait_for_all_acked(_duration(ACK_TIMEOUT))
-        if self.host is not None:
-            try:
-                self.host.teardown()
-            except ComponentFailure as exc:
-                if self.failure is None:
-                    self.failure = exc
-                    self._print(sys.stderr, FAILURE_MARK, {
-                        "component": exc.component, "node": exc.node, "machine": exc.machine,
-                        "phase": exc.phase, "traceback": exc.traceback_text})
+            report.failure(self.plan, self.failure)
+            status, control = self.ending.failure()
+            self.publish(status)
+            self.broadcast(control)
+            self._flush()
         if self.recorder is not None:
             self.recorder.close()
         for node in self.nodes.values():
             node.destroy_node()
         rclpy.try_shutdown()
+
+    def _flush(self) -> None:
+        for key in ("status_pub", "control_pub"):
+            if key in self.control:
+                self.control[key].wait_for_all_acked(ros2_wire.duration(ACK_TIMEOUT))
+
+    # -- the Transport of driver.drive --------------------------------------------------------------------
+    def wait(self, timeout: Optional[float]) -> None:
+        if timeout is None:
+            self.executor.spin_once()
+        else:
+            self.executor.spin_once(timeout_sec=timeout)
+
+    def poll(self) -> None:
+        self.executor.spin_once(timeout_sec=0)
+
+    def publish(self, status: Optional[Dict[str, Any]]) -> None:
+        if status is not None and "status_pub" in self.control:
+            self.control["status_pub"].publish(self._string(status))
+
+    def broadcast(self, control: Optional[Dict[str, Any]]) -> None:
+        if control is not None and "control_pub" in self.control:
+            self.control["control_pub"].publish(self._string(control))
 
     # -- building -----------------------------------------------------------------------------------------
     def _build(self, entry: Dict[str, Any]):
@@ -221,16 +160,10 @@ class NodeProcess:
         entry = dict(entry)
         if "rate_hz" in overrides and isinstance(overrides["rate_hz"], (int, float)):
             entry["rate_hz"] = float(overrides["rate_hz"])
-        construction = entry["construction"]
-        patched, found = _patch_config(construction, overrides)
-        entry["construction"] = patched
-        try:
-            obj = build.build_component(entry)
-            if overrides and not found:
-                obj.config = _with_fields(obj.config, overrides)
-        except Exception:
-            raise ComponentFailure(entry["name"], self.name, self.machine, "__init__",
-                                   traceback.format_exc()) from None
+        entry["construction"], found = ros2_wire.patch_config(entry["construction"], overrides)
+        obj = build.build_entry(self.plan, entry)
+        if overrides and not found:
+            obj.config = ros2_wire.with_fields(obj.config, overrides)
         return obj
 
     def _parameters(self, component: str) -> Dict[str, Any]:
@@ -251,12 +184,11 @@ class NodeProcess:
 
     def _create_topics(self) -> None:
         for topic in self.ros["topics"]:
-            cls = self.messages.get(topic["type"]) or _message_class(topic["type"])
+            cls = self.messages.get(topic["type"]) or ros2_wire.message_class(topic["type"])
             if topic["node"] == self.name:
                 node = self.nodes[topic["src"]]
-                pub = node.create_publisher(cls, topic["name"], _qos(topic["depth"], topic["keep_all"]))
+                pub = node.create_publisher(cls, topic["name"], ros2_wire.qos(topic["depth"], topic["keep_all"]))
                 self.publishers[(topic["src"], topic["output"])] = (pub, topic, cls)
-                self.sent[topic["name"]] = 0
             for sub in topic["subscribers"]:
                 if sub["node"] != self.name:
                     continue
@@ -264,37 +196,32 @@ class NodeProcess:
                 callback = self._receiver(sub["dst"], sub["input"], sub["key"], topic["kind"], topic["type"])
                 # Codec bytes arrive serialized and are read in place: rclpy's own deserialization of a
                 # uint8[] field costs ~5 ms per MB. A ROS message arrives serialized too, as the codec holds it.
-                qos = _qos(sub["depth"], sub["keep_all"])
                 self.subscriptions.append(node.create_subscription(
-                    cls, topic["name"], callback, qos, raw=topic["kind"] in ("bytes", "ros")))
-                self.received[sub["key"]] = 0
+                    cls, topic["name"], callback, ros2_wire.qos(sub["depth"], sub["keep_all"]),
+                    raw=topic["kind"] in ("bytes", "ros")))
 
-    def _create_status_topic(self) -> None:
-        if self.distributed:
-            from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-            from std_msgs.msg import String
+    def _create_control_topics(self) -> None:
+        from std_msgs.msg import String
 
-            node = self.nodes[self.plan["components"][0]["name"]]
-            latched = dict(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                           history=HistoryPolicy.KEEP_LAST)
-            # One writer per process keeps only its latest status; the reader holds one per peer and more.
-            self.status_pub = node.create_publisher(String, self.ros["status_topic"], QoSProfile(depth=1, **latched))
-            self.status_sub = node.create_subscription(
-                String, self.ros["status_topic"], self._on_status,
-                QoSProfile(depth=max(100, 4 * len(self.ros["nodes"])), **latched))
-
-    def _add_timer(self, name: str) -> None:
-        def tick():
-            if not self.host.fire_source(name):
-                timer.cancel()
-
-        timer = self.nodes[name].create_timer(1.0 / self.host.by_name[name].rate_hz, tick)
-        self.timers.append(timer)
+        node, plane, base = self._first_node(), self.plane, self.ros["status_topic"]
+        depth = max(100, 4 * len(self.ros["nodes"]))
+        if plane["status_to"]:
+            self.control["status_pub"] = node.create_publisher(String, f"{base}/{self.name}",
+                                                               ros2_wire.control_qos(depth))
+        self.control["status_subs"] = [
+            node.create_subscription(String, f"{base}/{peer}", self._on_status, ros2_wire.control_qos(depth))
+            for peer in plane["status_from"]]
+        if plane["leader"] == self.name:
+            self.control["control_pub"] = node.create_publisher(String, self.ros["control_topic"],
+                                                                ros2_wire.control_qos(10))
+        elif plane["leader"] is not None:
+            self.control["control_sub"] = node.create_subscription(
+                String, self.ros["control_topic"], self._on_control, ros2_wire.control_qos(10))
 
     def _wait_for_peers(self) -> None:
         """Spin until every publisher and subscription of this process has matched its peers."""
         started = last_log = time.monotonic()
-        while not self.stop_requested and self.peer_failed is None:
+        while not self.stop_requested and not self.ending.done:
             missing = self._unmatched()
             if not missing:
                 return
@@ -309,13 +236,14 @@ class NodeProcess:
             # A foreign subscriber (`ros2 topic echo`, rviz) counts too: also look for our subscribers by name.
             if pub.get_subscription_count() < len(topic["subscribers"]) or not self._subscribers_seen(topic):
                 missing.append(f"{topic['full_name']} (subscribers)")
-        for sub in self.subscriptions:
+        subs = self.subscriptions + self.control["status_subs"] + [self.control.get("control_sub")]
+        for sub in filter(None, subs):
             if sub.get_publisher_count() < 1:
                 missing.append(f"{sub.topic_name} (publisher)")
-        if self.distributed:
-            expected = len(self.ros["nodes"])
-            if self.status_pub.get_subscription_count() < expected or self.status_sub.get_publisher_count() < expected:
-                missing.append("the other nodes' status")
+        expected = {"status_pub": len(self.plane["status_to"]), "control_pub": len(self.ros["nodes"]) - 1}
+        for key, count in expected.items():
+            if key in self.control and self.control[key].get_subscription_count() < count:
+                missing.append(f"{self.control[key].topic_name} (subscribers)")
         return missing
 
     def _subscribers_seen(self, topic: Dict[str, Any]) -> bool:
@@ -330,13 +258,13 @@ class NodeProcess:
         pub, topic, cls = self.publishers[(component, output)]
         kind = topic["kind"]
         if kind == "bytes":
-            pub.publish(uint8_multiarray_cdr(payload))  # already serialized: no per-byte field check or copy
+            pub.publish(ros2_wire.uint8_multiarray_cdr(payload))  # already serialized: no per-byte work or copy
         elif kind == "ros":
             frame = codec.external_data(payload)
             if frame is None or frame[0] != topic["type"]:
                 value = codec.decode(payload)
                 raise ComponentFailure(
-                    component, self.name, self.machine, "forward",
+                    component, self.name, self.plan.get("machine") or "local", "forward",
                     f"TypeError: output '{output}' is annotated {topic['type']} (a ROS message topic) but "
                     f"forward() returned {value!r:.200} (of type {type(value).__name__})\n")
             pub.publish(bytes(frame[1]))  # the codec holds it as serialize_message made it
@@ -344,7 +272,7 @@ class NodeProcess:
             msg = cls()
             msg.data = self._scalar(component, output, kind, codec.decode(payload))
             pub.publish(msg)
-        self.sent[topic["name"]] += 1
+        self.ending.sent(f"{component}.{output}")
 
     def _scalar(self, component: str, output: str, kind: str, value):
         if hasattr(value, "item") and not isinstance(value, (str, bytes)):
@@ -355,189 +283,58 @@ class NodeProcess:
               "float": isinstance(value, (int, float)) and not isinstance(value, bool)}[kind]
         if not ok:
             raise ComponentFailure(
-                component, self.name, self.machine, "forward",
+                component, self.name, self.plan.get("machine") or "local", "forward",
                 f"TypeError: output '{output}' is annotated {kind} (a std_msgs topic) but forward() returned "
                 f"{value!r} (of type {type(value).__name__})\n")
         return float(value) if kind == "float" else int(value) if kind == "int" else value
 
     def _receiver(self, dst: str, port: str, key: str, kind: str, type_name: str):
-        host, received = self.host, self.received
-        if kind in ("bytes", "ros"):
-            def on_message(raw):
-                received[key] += 1
-                try:
-                    if kind == "ros":
-                        host.receive(dst, port, codec.external_frame(type_name, raw))
-                    else:
-                        host.receive(dst, port, uint8_multiarray_data(raw))  # decoded as a view: no copy
-                except codec.CodecError as exc:  # from a foreign publisher: drop it, keep running
-                    self._log().error(f"dropped a message for {dst}.{port}: {exc}")
-                    return
-                host.drain()
+        host, control = self.host, self.ending
+
+        def deliver(read, message) -> None:
+            self.publish(control.received(key, time.monotonic()))  # before handling: see ending
+            try:
+                host.receive(dst, port, read(message))
+            except codec.CodecError as exc:  # from a foreign publisher: drop it, keep running
+                self._log().error(f"dropped a message for {dst}.{port}: {exc}")
+                return
+            host.drain()
+
+        if kind == "ros":
+            read = lambda raw: codec.external_frame(type_name, raw)  # noqa: E731
+        elif kind == "bytes":
+            read = ros2_wire.uint8_multiarray_data  # decoded as a view: no copy
         else:
-            def on_message(msg):
-                received[key] += 1
-                host.receive(dst, port, codec.encode(msg.data))
-                host.drain()
-        return on_message
+            read = lambda msg: codec.encode(msg.data)  # noqa: E731
+        return lambda message: deliver(read, message)
 
-    # -- the end of a run ---------------------------------------------------------------------------------
-    def _status(self) -> Dict[str, Any]:
-        return {"node": self.name, "idle": self.host is not None and self.host.done(),
-                "sent": self.sent, "received": self.received,
-                "failed": str(self.failure) if self.failure is not None else None}
-
-    def _publish_status(self, force: bool = False) -> None:
-        if self.status_pub is None:
-            return
-        now = time.monotonic()
-        if not force and now - self.last_status_at < STATUS_PERIOD:
-            return
-        text = json.dumps(self._status(), sort_keys=True)
-        if text != self.last_status:
-            from std_msgs.msg import String
-
-            self.status_pub.publish(String(data=text))
-            self.last_status, self.last_status_at = text, now
-
+    # -- the control plane --------------------------------------------------------------------------------
     def _on_status(self, msg) -> None:
-        try:
-            status = json.loads(msg.data)
-            node = status["node"]
-        except (ValueError, KeyError, TypeError):
-            return  # not one of ours
-        if node not in self.ros["nodes"] or node == self.name:
-            return
-        self.statuses[node] = status
-        if status.get("failed"):
-            self.peer_failed = node
-            self._log().error(f"stopping: node '{node}' failed")
+        status = ending.parse(msg.data.encode())
+        if status is not None and "idle" in status:
+            self.ending.on_status(status, time.monotonic())
+            if self.ending.failed_peer:
+                self._log().error(f"stopping: node '{self.ending.failed_peer}' failed")
 
-    def _finished(self) -> bool:
-        """Every Node idle, and every message sent on a topic received by each of its subscribers."""
-        if not self.distributed:
-            return True
-        statuses = dict(self.statuses)
-        statuses[self.name] = self._status()
-        if any(n not in statuses or not statuses[n].get("idle") for n in self.ros["nodes"]):
-            return False
-        missing = []
-        for topic in self.ros["topics"]:
-            sent = statuses[topic["node"]]["sent"].get(topic["name"], 0)
-            for sub in topic["subscribers"]:
-                received = statuses[sub["node"]]["received"].get(sub["key"], 0)
-                if received != sent:
-                    missing.append(f"{sent - received} of {sent} on {topic['full_name']} for {sub['key']}")
-        if not missing:
-            return True
-        state = json.dumps(statuses, sort_keys=True)
-        if self.unbalanced is None or self.unbalanced[0] != state:
-            self.unbalanced = (state, time.monotonic())
-            return False
-        if time.monotonic() - self.unbalanced[1] < LOSS_TIMEOUT:
-            return False
-        self._log().warning(f"ending the run with messages lost (a receiving queue overflowed; raise the "
-                            f"input's queue size): {'; '.join(missing)}")
-        return True
-
-    # -- helpers ------------------------------------------------------------------------------------------
-    def _log(self):
-        return next(iter(self.nodes.values())).get_logger()
+    def _on_control(self, msg) -> None:
+        control = ending.parse(msg.data.encode())
+        if control is not None:
+            self.ending.on_control(control, time.monotonic())
+            if control.get("failed") and self.ending.done:
+                self._log().error(f"stopping: node '{control['failed']}' failed")
 
     @staticmethod
-    def _print(stream, mark: str, data: Dict[str, Any]) -> None:
-        stream.write(mark + json.dumps(data, sort_keys=True) + "\n")
-        stream.flush()
+    def _string(message: Dict[str, Any]):
+        from std_msgs.msg import String
 
+        return String(data=ending.dumps(message).decode())
 
-# -- std_msgs/UInt8MultiArray in its serialized form (CDR, little endian) ---------------------------------
-_CDR_LE = b"\x00\x01\x00\x00"
-_U32 = struct.Struct("<I")
-# encapsulation header, an empty layout (no dims, data_offset 0), then the data sequence's length
-_EMPTY_LAYOUT = _CDR_LE + b"\x00" * 8
+    def _first_node(self):
+        return next(iter(self.nodes.values()))
 
-
-def uint8_multiarray_cdr(payload: bytes) -> bytes:
-    """A serialized UInt8MultiArray whose data is ``payload`` (what ``serialize_message`` would give)."""
-    return b"".join((_EMPTY_LAYOUT, _U32.pack(len(payload)), payload))
-
-
-def uint8_multiarray_data(raw: bytes) -> memoryview:
-    """The data field of a serialized UInt8MultiArray, as a view into ``raw`` (any layout is skipped)."""
-    view = memoryview(raw)
-    if bytes(view[:2]) != _CDR_LE[:2]:  # big endian, from another DDS vendor: let rclpy read it
-        from rclpy.serialization import deserialize_message
-        from std_msgs.msg import UInt8MultiArray
-
-        return memoryview(deserialize_message(raw, UInt8MultiArray).data)
-    pos = 4
-    try:
-        (dims,) = _U32.unpack_from(view, pos)
-        pos += 4
-        for _ in range(dims):  # MultiArrayDimension: string label, uint32 size, uint32 stride
-            (length,) = _U32.unpack_from(view, pos)
-            pos += 4 + length
-            pos += (-(pos - 4)) % 4
-            pos += 8
-        pos += 4  # data_offset
-        (length,) = _U32.unpack_from(view, pos)
-        pos += 4
-    except struct.error:
-        raise codec.CodecError("malformed UInt8MultiArray message") from None
-    if pos + length > len(view):
-        raise codec.CodecError("malformed UInt8MultiArray message: data runs past its end")
-    return view[pos:pos + length]
+    def _log(self):
+        return self._first_node().get_logger()
 
 
 def _nothing() -> None:
     pass
-
-
-def _message_class(type_name: str):
-    """The message class of ``pkg/msg/Name``; the name comes from the generated plan, never from a message."""
-    import importlib
-
-    package, kind, name = type_name.split("/")
-    if kind != "msg" or not package.isidentifier() or not name.isidentifier():
-        raise ValueError(f"not a ROS message type: {type_name!r}")
-    return getattr(importlib.import_module(f"{package}.msg"), name)
-
-
-def _qos(depth: int, keep_all: bool):
-    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-
-    return QoSProfile(history=HistoryPolicy.KEEP_ALL if keep_all else HistoryPolicy.KEEP_LAST, depth=depth,
-                      reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
-
-
-def _duration(seconds: float):
-    from rclpy.duration import Duration
-
-    return Duration(nanoseconds=int(seconds * 1e9))
-
-
-def _patch_config(construction: Dict[str, Any], overrides: Dict[str, Any]):
-    """The recorded construction with ``overrides`` applied to its Config argument; (construction, found)."""
-    found = [False]
-
-    def walk(value):
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        if isinstance(value, dict):
-            if len(value) == 1 and "$config" in value:
-                found[0] = True
-                return {"$config": {**value["$config"], **overrides}}
-            return {k: walk(v) for k, v in value.items()}
-        return value
-
-    if not overrides:
-        return construction, False
-    return walk(construction), found[0]
-
-
-def _with_fields(config, overrides: Dict[str, Any]):
-    if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return dataclasses.replace(config, **overrides)
-    if isinstance(config, dict):
-        return {**config, **overrides}
-    return config

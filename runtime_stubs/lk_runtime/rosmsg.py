@@ -3,16 +3,14 @@
 A ROS message travels as the codec's ``R`` value: its type name (``geometry_msgs/msg/Pose``) and the
 bytes ``rclpy.serialization.serialize_message`` makes, so every engine records the same hashes and the
 ROS 2 adapter can publish those bytes on a topic as they are. Which classes may decode is decided by
-what the build saw (port annotations), never by a name in a message: the ROS 2 entrypoints import
-their classes as generated source, the native engine and dora nodes resolve the annotations of the
-components they built. Nothing here imports rclpy until a ROS message type is actually registered.
+what the build saw (port annotations, listed in the node plan's ``messages``), never by a name in a
+message: the ROS 2 entrypoints import their classes as generated source, the native engine and dora
+nodes resolve the names their plan lists. Nothing here imports rclpy until a ROS message type is actually registered.
 """
 from __future__ import annotations
 
 import importlib
-import inspect
 import re
-import sys
 from typing import Any, Dict, Iterable, Optional
 
 from . import codec
@@ -88,38 +86,13 @@ def register_all(messages: Dict[str, Any]) -> None:
         register(cls, name)
 
 
-def annotation_names(instances: Iterable[Any]) -> Dict[str, None]:
-    """The ROS message types that the built components' ports are annotated with, in a stable order."""
-    found: Dict[str, None] = {}
-    for obj in instances:
-        cls = type(obj)
-        namespace = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
-        notes = []
-        forward = getattr(cls, "forward", None)
-        if forward is not None:
-            try:
-                sig = inspect.signature(forward)
-            except (TypeError, ValueError):
-                sig = None
-            if sig is not None:
-                notes += [p.annotation for p in sig.parameters.values()] + [sig.return_annotation]
-        notes += list((getattr(cls, "_lk_output_types", None) or {}).values())
-        for note in notes:
-            text = note if isinstance(note, str) else (
-                f"{note.__module__}.{note.__qualname__}" if isinstance(note, type) else None)
-            name = type_name(qualify(text, namespace))
-            if name:
-                found[name] = None
-    return dict(sorted(found.items()))
+def register_names(names: Iterable[str]) -> None:
+    """Register the ROS message types a node plan lists (the build read them from the port annotations).
 
-
-def register_components(instances: Iterable[Any]) -> None:
-    """Register the ROS message types the components' ports are annotated with (native and dora).
-
-    A no-op for components without such annotations; a message package that cannot be imported is
-    skipped (its values cannot be made here either, and a message naming it then fails to decode).
+    A message package that cannot be imported here is skipped: its values cannot be made here either, and
+    a message naming it then fails to decode.
     """
-    for name in annotation_names(instances):
+    for name in names:
         try:
             register(resolve(name), name)
         except ImportError:

@@ -7,7 +7,8 @@ import pytest
 
 from lkbuild import Component, Node, System
 from lkbuild.engines import get_engine
-from lkbuild.engines.dora import DoraEngine, DoraRunResult
+from lkbuild.engines.dora import DoraEngine
+from lkbuild.engines.run import RunResult
 from lkbuild.errors import ComponentError, ConfigError, GraphError, ToolFailedError
 
 
@@ -106,14 +107,18 @@ def node_log(directory, node, *messages):
     (directory / f"log_{node}.jsonl").write_text("\n".join(lines) + "\n")
 
 
+def two_nodes():
+    return chain().spec()
+
+
 def test_a_failure_reported_by_a_node_becomes_a_component_error(engine, tmp_path):
     failure = {"component": "relay", "node": "b", "machine": "nuc", "phase": "forward",
                "traceback": "Traceback (most recent call last):\nValueError: no\n"}
     logs = tmp_path / "out" / "run"
     node_log(logs, "b", "component 'relay' ... raised", "LK_FAILURE " + json.dumps(failure))
-    result = DoraRunResult("dora", log_dir=logs)
+    result = RunResult("dora", log_dir=logs)
     with pytest.raises(ComponentError) as caught:
-        engine._finish(result, 1, ["dora", "run"])
+        engine._finish(result, 1, ["dora", "run"], two_nodes())
     error = caught.value
     assert (error.component, error.node, error.machine, error.phase) == ("relay", "b", "nuc", "forward")
     assert "ValueError: no" in str(error) and str(logs) in str(error)
@@ -123,8 +128,8 @@ def test_node_summaries_give_messages_and_firings(engine, tmp_path):
     logs = tmp_path / "out" / "run"
     node_log(logs, "a", 'LK_SUMMARY {"node": "a", "messages": 3, "fired": {"source": 3}}')
     node_log(logs, "b", 'LK_SUMMARY {"node": "b", "messages": 3, "fired": {"relay": 3}}')
-    result = DoraRunResult("dora", log_dir=logs)
-    engine._finish(result, 0, ["dora", "run"])
+    result = RunResult("dora", log_dir=logs)
+    engine._finish(result, 0, ["dora", "run"], two_nodes())
     assert (result.messages, result.fired) == (6, {"source": 3, "relay": 3})
 
 
@@ -132,7 +137,7 @@ def test_a_dora_failure_without_a_node_report_shows_doras_output(engine, tmp_pat
     log_file = tmp_path / "dora-run.log"
     log_file.write_text("[ERROR]\nno matching daemon for machine id `nuc`\n")
     with pytest.raises(ToolFailedError, match="no matching daemon") as caught:
-        engine._finish(DoraRunResult("dora", log_file=log_file), 1, ["dora", "run"])
+        engine._finish(RunResult("dora", log_file=log_file), 1, ["dora", "run"], two_nodes())
     assert str(log_file) in str(caught.value)
 
 
@@ -141,7 +146,18 @@ def test_messages_dora_lost_are_reported_per_edge(engine, tmp_path, caplog):
     lost = 'LK_LOST {"missing": {"a/source.out -> b/relay.x": 2}, "node": "%s"}'
     node_log(logs, "a", lost % "a")
     node_log(logs, "b", lost % "b")
-    result = DoraRunResult("dora", log_dir=logs)
-    engine._finish(result, 0, ["dora", "run"])
+    result = RunResult("dora", log_dir=logs)
+    engine._finish(result, 0, ["dora", "run"], two_nodes())
     assert result.lost == {"a/source.out -> b/relay.x": 2}
     assert "dora lost 2 message(s)" in caplog.text
+
+
+def test_a_run_that_was_stopped_reports_what_the_summaries_say_was_never_delivered(engine, tmp_path, caplog):
+    logs = tmp_path / "out" / "run"
+    node_log(logs, "a", 'LK_SUMMARY {"node": "a", "messages": 9, "fired": {"source": 9}, '
+                        '"sent": {"source.out": 9}, "received": {}}')
+    node_log(logs, "b", 'LK_SUMMARY {"node": "b", "messages": 0, "fired": {"relay": 6}, '
+                        '"sent": {}, "received": {"relay.x": 6}}')
+    result = RunResult("dora", log_dir=logs)
+    engine._finish(result, 0, ["dora", "run"], two_nodes())
+    assert result.lost == {"a/source.out -> b/relay.x": 3}

@@ -1,7 +1,6 @@
 """The ROS 2 engine without running ROS: validation, command lines, options, and the run-end rule."""
 from __future__ import annotations
 
-import argparse
 import os
 from types import SimpleNamespace
 
@@ -10,7 +9,10 @@ from geometry_msgs.msg import Pose
 
 from lkbuild import Component, ComponentError, ConfigError, Node, System
 from lkbuild.engines import get_engine
-from lkbuild.runtime_stubs.lk_runtime import codec, ros2_node, rosmsg
+from lkbuild.engines.run import LaunchOptions
+from lkbuild.graph.plan import node_plan
+from lkbuild.runtime_stubs.lk_runtime import codec, ros2_node, ros2_wire, rosmsg
+from lkbuild.runtime_stubs.lk_runtime.settings import Settings
 
 
 class Source(Component):
@@ -77,11 +79,10 @@ def pose_process(sent):
 
     spec = pose_system().spec()
     topics = interfaces.topics(spec)
-    plan = {"node": "a", "machine": "local", "ros2": {"nodes": ["a", "b"], "topics": topics}}
-    proc = ros2_node.NodeProcess(plan, argparse.Namespace(iterations=3, record=None, realtime=True),
-                                 {"geometry_msgs/msg/Pose": Pose})
+    plan = node_plan(spec, "a")
+    plan["ros2"] = interfaces.node_interfaces(spec, "a", topics)
+    proc = ros2_node.NodeProcess(plan, Settings(iterations=3), {"geometry_msgs/msg/Pose": Pose})
     proc.publishers[("planner", "out")] = (SimpleNamespace(publish=sent.append), topics[0], Pose)
-    proc.sent = {"planner/out": 0}
     return proc, topics[0]
 
 
@@ -97,7 +98,6 @@ def test_a_ros_typed_output_is_published_as_that_message_and_received_as_it():
     assert deserialize_message(sent[0], Pose) == pose  # what a plain rclpy subscriber of Pose reads
     got = []
     proc.host = SimpleNamespace(receive=lambda *args: got.append(args), drain=lambda: None)
-    proc.received = {"follower.pose": 0}
     proc._receiver("follower", "pose", "follower.pose", "ros", topic["type"])(sent[0])
     (dst, port, payload), = got
     assert (dst, port, codec.decode(payload)) == ("follower", "pose", pose)
@@ -116,7 +116,6 @@ def test_a_malformed_ros_message_from_a_foreign_publisher_is_dropped():
     errors = []
     proc, topic = pose_process([])
     proc.host = SimpleNamespace(receive=lambda dst, port, payload: codec.decode(payload), drain=lambda: None)
-    proc.received = {"follower.pose": 0}
     proc._log = lambda: SimpleNamespace(error=errors.append)
     proc._receiver("follower", "pose", "follower.pose", "ros", topic["type"])(b"\x00\x01\x00\x00\x01")
     assert "dropped a message for follower.pose" in errors[0]
@@ -129,22 +128,25 @@ def test_a_machine_named_like_the_system_is_refused():
 
 def test_commands_are_the_installed_executables_with_the_launch_files_arguments(tmp_path):
     engine = get_engine("ros2", out_dir=tmp_path)
-    commands = engine.commands(system().spec(), iterations=5, record_dir=tmp_path / "rec", realtime=False)
+    options = LaunchOptions(iterations=5, record_dir=tmp_path / "rec", realtime=False, run_id="r7")
+    commands = engine.commands(system().spec(), options)
     install = tmp_path.absolute() / "ros2/install/rig"
     assert commands["a"] == [
         str(install / "lib/rig/a"), "--iterations", "5", "--record", str((tmp_path / "rec").resolve()),
-        "--realtime", "false", "--ros-args", "-r", "__ns:=/rig", "--params-file",
+        "--realtime", "false", "--run-id", "r7", "--ros-args", "-r", "__ns:=/rig", "--params-file",
         str(install / "share/rig/config/params.yaml")]
     assert list(commands) == ["a", "b"]
 
 
 def test_unset_options_are_empty_launch_arguments():
-    assert get_engine("ros2").launch_arguments() == {"iterations": "", "record_dir": "", "realtime": "true"}
+    assert get_engine("ros2").launch_arguments() == {"iterations": "", "record_dir": "", "realtime": "true",
+                                                     "run_id": ""}
 
 
 @pytest.mark.parametrize("options, message", [
     ({"coordinator_addr": "10.0.0.1"}, "does not take coordinator_addr"),
     ({"iterations": -1}, "iterations must be 0 or more"),
+    ({"duration": float("nan")}, "duration must be a positive number"),
 ])
 def test_bad_launch_options_are_config_errors(tmp_path, options, message):
     engine = get_engine("ros2", out_dir=tmp_path)
@@ -154,53 +156,22 @@ def test_bad_launch_options_are_config_errors(tmp_path, options, message):
 
 # -- the runtime adapter's pure parts --------------------------------------------------------------------
 def test_executable_options_parse_like_the_launch_file_passes_them():
-    options = ros2_node.parse_options(["--iterations", "", "--record", "", "--realtime", "true"])
-    assert (options.iterations, options.record, options.realtime) == (None, None, True)
-    options = ros2_node.parse_options(["--iterations", "7", "--record", "/tmp/r", "--realtime", "false"])
-    assert (options.iterations, options.record, options.realtime) == (7, "/tmp/r", False)
-    with pytest.raises(SystemExit):
-        ros2_node.parse_options(["--iterations", "many"])
+    options = Settings.from_args(["--iterations", "", "--record", "", "--realtime", "true", "--run-id", ""])
+    assert (options.iterations, options.record_dir, options.realtime, options.run_id) == (None, None, True, "")
+    options = Settings.from_args(["--iterations", "7", "--record", "/tmp/r", "--realtime", "false",
+                                  "--run-id", "abc"])
+    assert (options.iterations, options.record_dir, options.realtime, options.run_id) == (7, "/tmp/r", False, "abc")
+    for bad in (["--iterations", "many"], ["--iterations", "-2"], ["--realtime", "maybe"]):
+        with pytest.raises(SystemExit):
+            Settings.from_args(bad)
 
 
 def test_parameter_overrides_replace_the_recorded_config():
     construction = {"args": [], "kwargs": {"config": {"$config": {"width": 64, "gain": 1.0}}}}
-    patched, found = ros2_node._patch_config(construction, {"width": 32})
+    patched, found = ros2_wire.patch_config(construction, {"width": 32})
     assert found and patched["kwargs"]["config"] == {"$config": {"width": 32, "gain": 1.0}}
     assert construction["kwargs"]["config"]["$config"]["width"] == 64  # the plan itself is untouched
-    assert ros2_node._patch_config({"args": [1], "kwargs": {}}, {"width": 3}) == ({"args": [1], "kwargs": {}}, False)
-
-
-def process(node, statuses, sent=None, received=None, idle=True):
-    """A NodeProcess of a two-node system a -> b, without rclpy, with the given peer statuses."""
-    topic = {"name": "src/out", "full_name": "/rig/src/out", "node": "a",
-             "subscribers": [{"node": "b", "key": "relay.x"}]}
-    plan = {"node": node, "ros2": {"nodes": ["a", "b"], "topics": [topic]}}
-    proc = ros2_node.NodeProcess(plan, argparse.Namespace(iterations=3, record=None, realtime=True))
-    proc.host = SimpleNamespace(done=lambda: idle)
-    proc.sent, proc.received, proc.statuses = sent or {}, received or {}, statuses
-    return proc
-
-
-def test_a_process_ends_only_when_every_node_is_idle_and_every_message_arrived():
-    done_a = {"node": "a", "idle": True, "sent": {"src/out": 3}, "received": {}}
-    assert process("b", {"a": done_a}, received={"relay.x": 3})._finished()
-    assert not process("b", {"a": done_a}, received={"relay.x": 2})._finished()   # one still in flight
-    assert not process("b", {}, received={"relay.x": 3})._finished()               # a has not reported
-    assert not process("b", {"a": {**done_a, "idle": False}}, received={"relay.x": 3})._finished()
-    done_b = {"node": "b", "idle": True, "sent": {}, "received": {"relay.x": 3}}
-    assert process("a", {"b": done_b}, sent={"src/out": 3})._finished()
-    assert not process("a", {"b": {**done_b, "received": {"relay.x": 1}}}, sent={"src/out": 3})._finished()
-
-
-def test_messages_lost_to_an_overflowing_queue_end_the_run_with_a_warning(monkeypatch):
-    warnings = []
-    monkeypatch.setattr(ros2_node, "LOSS_TIMEOUT", 0.0)
-    done_a = {"node": "a", "idle": True, "sent": {"src/out": 3}, "received": {}}
-    proc = process("b", {"a": done_a}, received={"relay.x": 1})
-    proc._log = lambda: SimpleNamespace(warning=warnings.append)
-    assert not proc._finished()  # first seen unbalanced: maybe still in flight
-    assert proc._finished()      # unchanged for LOSS_TIMEOUT: lost
-    assert "2 of 3 on /rig/src/out for relay.x" in warnings[0]
+    assert ros2_wire.patch_config({"args": [1], "kwargs": {}}, {"width": 3}) == ({"args": [1], "kwargs": {}}, False)
 
 
 @pytest.mark.parametrize("data", [b"", b"abcde", bytes(range(256)) * 40])
@@ -212,12 +183,12 @@ def test_codec_bytes_are_serialized_exactly_as_rclpy_serializes_uint8_multiarray
 
     msg = UInt8MultiArray()
     msg.data = array.array("B", data)
-    assert ros2_node.uint8_multiarray_cdr(data) == serialize_message(msg)
-    assert bytes(deserialize_message(ros2_node.uint8_multiarray_cdr(data), UInt8MultiArray).data) == data
+    assert ros2_wire.uint8_multiarray_cdr(data) == serialize_message(msg)
+    assert bytes(deserialize_message(ros2_wire.uint8_multiarray_cdr(data), UInt8MultiArray).data) == data
     # a foreign publisher may fill in the layout: the data is still found, without a copy
     msg.layout.dim = [MultiArrayDimension(label="rows", size=2, stride=4), MultiArrayDimension(label="c", size=1)]
     msg.layout.data_offset = 3
-    view = ros2_node.uint8_multiarray_data(serialize_message(msg))
+    view = ros2_wire.uint8_multiarray_data(serialize_message(msg))
     assert isinstance(view, memoryview) and bytes(view) == data
 
 
@@ -225,7 +196,7 @@ def test_a_truncated_message_is_a_codec_error_not_a_crash():
     from lkbuild.runtime_stubs.lk_runtime.errors import CodecError
 
     with pytest.raises(CodecError):
-        ros2_node.uint8_multiarray_data(ros2_node.uint8_multiarray_cdr(b"abcdef")[:-3])
+        ros2_wire.uint8_multiarray_data(ros2_wire.uint8_multiarray_cdr(b"abcdef")[:-3])
 
 
 # -- with a ROS 2 install: `ros2 launch` (a stand-in `ros2` on PATH records how it was called) -------------
@@ -253,14 +224,15 @@ def test_where_ros2_exists_the_system_launch_file_is_run_with_ros2_launch(tmp_pa
     engine = fake_ros2(tmp_path, monkeypatch)
     result = engine.launch(system(), None, iterations=3, timeout=30)
     assert (tmp_path / "calls").read_text().splitlines() == [
-        "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true"]
+        "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true",
+        f"run_id:={result.commands['launch'][-1].split(':=')[1]}"]
     assert list(result.commands) == ["launch"]
 
 
 def test_a_component_failure_reported_under_ros2_launch_fails_the_launch(tmp_path, monkeypatch):
     failure = ('{"component": "relay", "node": "b", "machine": "local", "phase": "forward", '
                '"traceback": "ValueError: bad\\\\n"}')
-    engine = fake_ros2(tmp_path, monkeypatch, output=f"echo '[b-2] LKBUILD-FAILURE {failure}'")
+    engine = fake_ros2(tmp_path, monkeypatch, output=f"echo '[b-2] LK_FAILURE {failure}'")
     with pytest.raises(ComponentError) as caught:
         engine.launch(system(), None, iterations=3, timeout=30)  # ros2 launch itself exits 0
     assert caught.value.component == "relay" and "ValueError: bad" in caught.value.traceback_text

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lkbuild import Component, Node, System
-from lkbuild.engines.plan import node_plan
+from lkbuild.graph.plan import node_plan
 from lkbuild.errors import ConfigError
 from lkbuild.generators import dora as generator
 from lkbuild.tools.dora import Dora
@@ -105,7 +105,8 @@ def test_one_dora_node_per_lkbuild_node_with_a_fixed_interpreter_and_absolute_en
 
 def test_only_edges_that_cross_nodes_become_dora_inputs_and_outputs():
     jetson, nuc = dataflow(generator.generate(robot(), OPTIONS))["nodes"]
-    assert jetson["outputs"] == ["detector.debug", "detector.detections", "_lk_status"]
+    assert jetson["outputs"] == ["detector.debug", "detector.detections", "_lk_control"]   # the leader
+    assert nuc["outputs"] == ["_lk_status"] and nuc["inputs"]["_lk_control"]["source"] == "jetson/_lk_control"
     assert "detector.image" not in jetson.get("inputs", {})          # camera -> detector stays in-process
     assert nuc["inputs"]["planner.detections"]["source"] == "jetson/detector.detections"
     assert nuc["inputs"]["planner.debug"]["source"] == "jetson/detector.debug"

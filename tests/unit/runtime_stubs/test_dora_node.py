@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -9,10 +10,12 @@ import pytest
 from dora.testing import MockNode
 
 from lkbuild import Component, Node, System
-from lkbuild.engines.plan import node_plan
+from lkbuild.graph.plan import node_plan
 from lkbuild.generators.dora.dataflow import node_wiring
-from lkbuild.runtime_stubs.lk_runtime import codec, dora_node
-from lkbuild.runtime_stubs.lk_runtime.dora_node import NodeRunner, Settings, main, payload_view
+from lkbuild.runtime_stubs.lk_runtime import codec, ending, report, settings
+from lkbuild.runtime_stubs.lk_runtime.dora_node import NodeRunner, main, payload_view
+from lkbuild.runtime_stubs.lk_runtime.errors import ComponentFailure
+from lkbuild.runtime_stubs.lk_runtime.settings import Settings
 
 LOG = []
 
@@ -82,18 +85,26 @@ def test_inputs_from_other_nodes_fire_components_and_their_outputs_stay_local():
     node = MockNode([("doubler.x", arrow(4)), ("doubler.x", arrow(5))])
     runner.run(node)
     assert [s.fired for s in runner.host.slots] == [2, 0]
-    assert node.outputs == {}                      # doubler's output is not wired to another node
-    assert runner.received == {"doubler.x": 2}
+    assert "doubler.out" not in node.outputs       # doubler's output is not wired to another node
+    assert runner.ending.received_counts == {"doubler.x": 2, "shape.image": 0}
 
 
 def test_a_source_sends_its_exported_output_as_codec_bytes_n_times_then_returns():
     runner = runner_for("a", iterations=5)
-    node = MockNode([])
-    runner.peer_finished = True                    # the peer has ended the run; nothing to wait for
+    node = MockNode([])                            # the stream ends: nothing more can be heard
     runner.run(node)
     sent = [codec.decode(bytes(payload)) for payload in node.outputs["ticker.out"]]
     assert sent == [1, 2, 3, 4, 5]
-    assert runner.sent == {"ticker.out": 5}
+    assert runner.ending.sent_counts == {"ticker.out": 5}
+
+
+def test_the_leader_ends_the_run_when_the_other_node_says_it_received_everything():
+    runner = runner_for("a", iterations=3)
+    done_b = {"node": "b", "run": "", "idle": True, "sent": {}, "received": {"doubler.x": 3, "shape.image": 3}}
+    node = MockNode([("_lk_status.b", ending.dumps(done_b))] * 3)
+    runner.run(node)
+    decisions = [json.loads(bytes(p)) for p in node.outputs["_lk_control"]]
+    assert decisions[0]["drain"] and decisions[-1]["done"] and decisions[-1]["lost"] == {}
 
 
 def test_a_received_array_is_a_view_of_the_arrow_buffer_not_a_copy():
@@ -110,40 +121,20 @@ def test_a_non_lkbuild_message_is_refused():
         payload_view(pa.array([1.5, 2.5]))
 
 
-def test_the_run_is_over_only_when_every_node_is_idle_and_every_edge_count_matches():
-    runner = runner_for("b", iterations=3)
-    runner.node = MockNode([])
-    runner.received.update({"doubler.x": 3, "shape.image": 3})
-    assert not runner.run_is_over()                          # nothing heard from node a yet
-    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 4}, "received": {}}
-    assert not runner.run_is_over()                          # one message still in flight
-    runner.peer_status["a"] = {"idle": False, "sent": {"ticker.out": 3}, "received": {}}
-    assert not runner.run_is_over()                          # node a reported progress, not rest
-    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 3}, "received": {}}
-    assert runner.run_is_over()
-
-
-def test_a_node_without_sources_publishes_only_after_every_node_with_sources():
-    runner = runner_for("b", iterations=3)
-    assert not runner.may_publish()
-    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 3}, "received": {}}
-    assert runner.may_publish()
-
-
-def test_a_sender_holds_its_sources_while_too_many_messages_are_unacknowledged():
-    runner = runner_for("a", iterations=None)
-    runner.sent["ticker.out"] = dora_node.WINDOW
-    assert not runner.window_open()
-    runner.peer_status["b"] = {"idle": False, "sent": {}, "received": {"doubler.x": 1, "shape.image": 1}}
-    assert runner.window_open()
+def test_a_node_tells_the_leader_and_its_senders_its_status_and_hears_the_leaders_decisions():
+    wiring = node_wiring(system(), "b")
+    assert wiring["status_output"] == "_lk_status" and wiring["control_input"] == "_lk_control"
+    assert wiring["status_inputs"] == [] and wiring["control_output"] is None
+    leader = node_wiring(system(), "a")
+    assert leader["status_inputs"] == [["_lk_status.b", "b"]] and leader["control_output"] == "_lk_control"
 
 
 def test_a_receiver_reports_progress_every_ack_every_messages():
     runner = runner_for("b")
-    node = MockNode([("doubler.x", arrow(100 + i)) for i in range(dora_node.ACK_EVERY * 2 + 1)])
+    node = MockNode([("doubler.x", arrow(100 + i)) for i in range(ending.ACK_EVERY * 2 + 1)])
     runner.run(node)
     progress = [json.loads(bytes(p)) for p in node.outputs["_lk_status"]]
-    assert [p["received"]["doubler.x"] for p in progress] == [dora_node.ACK_EVERY, 2 * dora_node.ACK_EVERY]
+    assert [p["received"]["doubler.x"] for p in progress] == [ending.ACK_EVERY, 2 * ending.ACK_EVERY]
     assert not any(p["idle"] for p in progress)
 
 
@@ -154,56 +145,59 @@ def test_a_stop_request_ends_a_source_that_would_run_forever():
     assert runner.stop_requested and runner.host.slots[0].fired >= 1
 
 
-def test_a_component_that_raises_exits_1_after_teardown_and_reports_itself(capsys):
+def test_a_component_that_raises_exits_3_after_teardown_reports_itself_and_tells_the_leader(capsys):
     spec = system()
     node = MockNode([("doubler.x", arrow(13))])
     code = main(node_plan(spec, "b"), node_wiring(spec, "b"), node_factory=lambda: node, environ={})
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == report.EXIT_COMPONENT == 3
     assert "doubler teardown" in LOG
-    report = json.loads(err.split(dora_node.FAILURE_MARK, 1)[1])
-    assert (report["component"], report["node"], report["phase"]) == ("doubler", "b", "forward")
-    assert "ValueError: 13 is unlucky" in report["traceback"]
+    failure = json.loads(err.split(report.FAILURE, 1)[1])
+    assert (failure["component"], failure["node"], failure["phase"]) == ("doubler", "b", "forward")
+    assert "ValueError: 13 is unlucky" in failure["traceback"]
+    assert json.loads(bytes(node.outputs["_lk_status"][-1]))["failed"] is True
+
+
+class Quitter(Component):
+    outputs = ()
+
+    def forward(self, x):
+        sys.exit(0)
+
+
+def test_a_component_that_calls_sys_exit_fails_in_its_own_name(capsys):
+    ticker, quitter = Ticker(), Quitter("quitter")
+    quitter(x=ticker.out)
+    spec = System(components=[ticker, quitter], name="quits").spec()
+    plan = node_plan(spec, spec.nodes[0].name)
+    instances = {"ticker": ticker, "quitter": quitter}
+    runner = NodeRunner(plan, node_wiring(spec, spec.nodes[0].name), instances, Settings(3, realtime=False))
+    with pytest.raises(ComponentFailure, match=r"(?s)component 'quitter'.*SystemExit: 0"):
+        runner.host.run_with(lambda: runner.run(MockNode([])))
 
 
 def test_main_reads_the_run_settings_and_records_what_it_sends(tmp_path, capsys):
     spec = system()
-    environ = {dora_node.RUN_ENV: json.dumps({"iterations": 2, "realtime": False, "record_dir": str(tmp_path)})}
+    environ = Settings(2, realtime=False, record_dir=str(tmp_path), run_id="r1").to_env()
     node = MockNode([("doubler.x", arrow(1)), ("shape.image", arrow(np.zeros((2, 3)))),
-                     {"type": "INPUT_CLOSED", "id": "_lk_status.a"}])
+                     {"type": "INPUT_CLOSED", "id": "_lk_control"}])
     assert main(node_plan(spec, "b"), node_wiring(spec, "b"), node_factory=lambda: node, environ=environ) == 0
-    summary = json.loads(capsys.readouterr().out.split(dora_node.SUMMARY_MARK, 1)[1])
-    assert summary == {"node": "b", "messages": 2, "fired": {"doubler": 1, "shape": 1}}
+    summary = json.loads(capsys.readouterr().out.split(report.SUMMARY, 1)[1])
+    assert summary == {"node": "b", "messages": 2, "fired": {"doubler": 1, "shape": 1}, "sent": {},
+                       "received": {"doubler.x": 1, "shape.image": 1}}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doubler.jsonl", "shape.jsonl"]
     assert LOG[0].shape == (2, 3)
 
 
-@pytest.mark.parametrize("text", ['{"iterations": "3"}', '{"iterations": true}'])
+@pytest.mark.parametrize("text", ['{"iterations": "3"}', '{"iterations": true}', '{"iterations": -1}', '[1]', 'x'])
 def test_bad_run_settings_are_refused(text):
-    with pytest.raises(ValueError, match="iterations must be an integer"):
-        Settings.from_env({dora_node.RUN_ENV: text})
-
-
-def test_a_busy_node_says_so_before_handling_a_message_after_saying_it_was_idle():
-    runner = runner_for("b", iterations=3)
-    node = MockNode([("doubler.x", arrow(1))])
-    runner.node = node
-    runner.publish(idle=True)
-    runner.handle(node.next())
-    said = [json.loads(bytes(p)) for p in node.outputs["_lk_status"]]
-    assert [(s["idle"], s["received"]) for s in said] == [(True, {}), (False, {})]   # busy, before counting
-
-
-def test_messages_sent_but_never_received_are_named_per_edge():
-    runner = runner_for("b", iterations=3)
-    runner.received.update({"doubler.x": 3, "shape.image": 1})
-    runner.peer_status["a"] = {"idle": True, "sent": {"ticker.out": 3}, "received": {}}
-    assert runner.missing() == {"a/ticker.out -> b/shape.image": 2}
+    with pytest.raises(ValueError):
+        Settings.from_env({settings.ENV: text})
 
 
 def test_a_loss_is_reported_on_one_line_for_the_engine(capsys):
-    dora_node.report_loss("b", {"a/ticker.out -> b/shape.image": 2})
+    report.lost("b", {"a/ticker.out -> b/shape.image": 2})
     err = capsys.readouterr().err
-    assert "dora lost 2 message(s)" in err
-    assert json.loads(err.split(dora_node.LOST_MARK, 1)[1]) == {
+    assert "2 message(s) were lost" in err
+    assert json.loads(err.split(report.LOST, 1)[1]) == {
         "node": "b", "missing": {"a/ticker.out -> b/shape.image": 2}}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lkbuild import Component, Machine, Node, System
-from lkbuild.engines.plan import node_plan
+from lkbuild.graph.plan import node_plan
 from lkbuild.runtime_stubs.lk_runtime import codec
 from lkbuild.runtime_stubs.lk_runtime.errors import ComponentFailure
 from lkbuild.runtime_stubs.lk_runtime.host import Host
@@ -152,14 +152,19 @@ def test_iterations_zero_fires_nothing_but_still_sets_up_and_tears_down():
     assert host.messages == 0
 
 
-def test_fire_source_reports_exhaustion_for_engine_timers():
-    counter = Counter()
+def test_the_clock_says_when_each_firing_is_due_and_ends_after_the_iterations():
+    counter = Counter(rate_hz=4)
     sink = sink_of(counter)
     system = System(components=[counter, sink], name="t")
-    host = Host(node_plan(system.spec()), {"counter": counter, "sink": sink}, iterations=2)
+    host = Host(node_plan(system.spec()), {"counter": counter, "sink": sink}, iterations=3)
     host.setup()
-    assert [host.fire_source("counter") for _ in range(3)] == [True, False, False]
-    assert sink.seen == [1, 2] and host.done()
+    host.start()
+    due = []
+    while host.next_due() is not None:
+        due.append(host.next_due())
+        host.fire_next()
+    assert due == [0.0, 0.25, 0.5]
+    assert sink.seen == [1, 2, 3] and host.done()
 
 
 # -- inputs: latest value, optional inputs -------------------------------------------------------------------
@@ -409,7 +414,7 @@ def test_a_stop_request_ends_the_run_with_teardown():
 def test_errors_name_the_node_and_machine_from_the_plan():
     log, components = _lifecycle("forward", "a")
     system = System(components=list(components), name="t")
-    plan = node_plan(system.spec())
+    plan = node_plan(system.spec(), "local")
     plan.update(node="vision", machine="jetson")
     host = Host(plan, {c.name: c for c in components}, iterations=1)
     with pytest.raises(ComponentFailure) as err:

@@ -9,6 +9,7 @@ import geometry_msgs.msg
 import pytest
 from geometry_msgs.msg import Pose
 
+from lkbuild.graph.plan import node_plan
 from lkbuild import Component, Node, System
 from lkbuild.runtime_stubs.lk_runtime import codec, record, rosmsg
 
@@ -70,9 +71,13 @@ class Sink(Component):
         self.got.append(twist)
 
 
-def test_the_ros_message_types_of_built_components_are_found_from_their_annotations():
-    assert rosmsg.annotation_names([Planner("p"), Follower("f"), Sink("s")]) == {
-        "geometry_msgs/msg/Pose": None, "geometry_msgs/msg/Twist": None}
+def test_the_node_plan_lists_the_ros_message_types_its_ports_carry():
+    a, b = Node("a"), Node("b")
+    planner, follower, sink = Planner("planner", node=a), Follower("follower", node=b), Sink("sink", node=b)
+    sink(twist=follower(pose=planner.out).twist)
+    spec = System(components=[planner, follower, sink], name="posebot").spec()
+    assert node_plan(spec, "a")["messages"] == ["geometry_msgs/msg/Pose"]
+    assert node_plan(spec, "b")["messages"] == ["geometry_msgs/msg/Pose", "geometry_msgs/msg/Twist"]
 
 
 def test_a_system_with_ros_message_ports_runs_natively_through_the_codec(tmp_path):

@@ -1,0 +1,138 @@
+"""Node plans: what one Node's process needs at run time, cut from the IR (JSON-able, embedded in entrypoints).
+
+A plan carries every fact the runtime uses, so that no process re-reads the user's classes to learn what
+the build already knew:
+
+* ``components``: how to rebuild each component (class, recorded construction), its ports and rate;
+* ``routes`` / ``exports`` / ``imports``: edges inside the Node, outputs that leave it, inputs fed from
+  other Nodes;
+* ``messages``: the ROS message types (``pkg/msg/Name``) the Node's ports carry, from their annotations;
+* ``run``: the control plane of a run spread over several Nodes (``lk_runtime.ending``): every Node,
+  the leader that decides when the run is over, the Nodes with clocks (sources or loop starters) and
+  every edge between Nodes as ``[src node, "component.output", dst node, "component.input"]``.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ..runtime_stubs.lk_runtime import rosmsg
+
+
+def component_entry(c) -> Dict[str, Any]:
+    return {
+        "name": c.name,
+        "module": c.module,
+        "qualname": c.qualname,
+        "file": c.file,
+        "import_root": c.import_root,
+        "construction": c.construction,
+        "inputs": [[p.name, p.required] for p in c.inputs],
+        "outputs": [p.name for p in c.outputs],
+        "rate_hz": c.rate_hz,
+        "starts_loop": c.starts_loop,
+    }
+
+
+def output_key(component: str, output: str) -> str:
+    """How the control plane names an output that leaves its Node (also its dora output id)."""
+    return f"{component}.{output}"
+
+
+def input_key(component: str, port: str) -> str:
+    """How the control plane names an input fed from another Node (also its dora input id)."""
+    return f"{component}.{port}"
+
+
+def cross_edges(spec) -> List[List[str]]:
+    """Edges between Nodes as ``[src node, output key, dst node, input key]``, in IR order."""
+    node_of = {c.name: c.node for c in spec.components}
+    return [[node_of[e.src], output_key(e.src, e.output), node_of[e.dst], input_key(e.dst, e.input)]
+            for e in spec.edges if node_of[e.src] != node_of[e.dst]]
+
+
+def run_plan(spec) -> Dict[str, Any]:
+    """The control plane shared by every Node of a run (see ``lk_runtime.ending``)."""
+    nodes = [n.name for n in spec.nodes]
+    clocked = {c.node for c in spec.components if c.is_source or c.starts_loop}
+    return {
+        "nodes": nodes,
+        "leader": nodes[0] if nodes else None,
+        "clocked": [n for n in nodes if n in clocked],
+        "edges": cross_edges(spec),
+    }
+
+
+def control_plane(spec, node: str) -> Dict[str, Any]:
+    """Who hears this Node's status, whose statuses it hears, and who leads (``lk_runtime.ending``).
+
+    A status goes to the leader and to the Nodes that send to this one; the leader's decisions go to every
+    Node: O(N) control traffic. One Node alone needs no control plane.
+    """
+    if len(spec.nodes) < 2:
+        return {"status_to": [], "status_from": [], "leader": None}
+    run = run_plan(spec)
+    leader = run["leader"]
+    upstream = {src for src, _, dst, _ in run["edges"] if dst == node}
+    downstream = {dst for src, _, dst, _ in run["edges"] if src == node}
+    return {
+        "status_to": sorted(upstream | ({leader} - {node})),
+        "status_from": [n for n in run["nodes"] if n != node and (n in downstream or node == leader)],
+        "leader": leader,
+    }
+
+
+def messages(spec, node: Optional[str] = None) -> List[str]:
+    """The ROS message types (``pkg/msg/Name``) that ports annotated with a ROS message class carry.
+
+    For one Node: its components' ports and the ports wired to them (a value it receives or sends may be
+    a ROS message because the other end says so); for ``None``, every port of the system.
+    """
+    members = set(spec.node(node).components) if node is not None else {c.name for c in spec.components}
+    annotations = [p.annotation for c in spec.components if c.name in members for p in (*c.inputs, *c.outputs)]
+    for e in spec.edges:
+        if e.src in members or e.dst in members:
+            annotations += [spec.component(e.src).output(e.output).annotation,
+                            spec.component(e.dst).input(e.input).annotation]
+    return sorted({name for name in map(rosmsg.type_name, annotations) if name})
+
+
+def node_plan(spec, node: Optional[str] = None) -> Dict[str, Any]:
+    """The plan for one Node (``None``: every component in one host, as the native engine runs them).
+
+    With ``node=None`` each component entry also says its own Node and machine, so that an error in one
+    process still names where the component would run.
+    """
+    if node is None:
+        members = [c.name for c in spec.components]
+        machine = "local"
+    else:
+        n = spec.node(node)
+        members = list(n.components)
+        machine = n.machine or "local"
+    inside = set(members)
+    routes: List[List[str]] = []
+    exports, imports = set(), []
+    for e in spec.edges:
+        if e.src in inside and e.dst in inside:
+            routes.append([e.src, e.output, e.dst, e.input])
+        elif e.src in inside:
+            exports.add((e.src, e.output))
+        elif e.dst in inside:
+            imports.append([e.src, e.output, e.dst, e.input])
+    components = [spec.component(name) for name in members]
+    entries = [component_entry(c) for c in components]
+    if node is None:
+        for entry, c in zip(entries, components):
+            entry["node"] = c.node
+            entry["machine"] = spec.node(c.node).machine or "local"
+    return {
+        "system": spec.name,
+        "node": node or "local",
+        "machine": machine,
+        "components": entries,
+        "routes": routes,
+        "exports": [list(x) for x in sorted(exports)],
+        "imports": imports,
+        "messages": messages(spec, node),
+        "run": run_plan(spec) if node is not None else None,
+    }

@@ -1,0 +1,279 @@
+"""How a run spread over several Nodes ends, and its flow control: one pure state machine per Node.
+
+Every engine adapter (dora, ROS 2) tells its ``Ending`` what happens — a message sent or received on an
+edge between Nodes, a status or a decision from another Node — and does what it answers: publish this
+status, broadcast this decision, hold the next source firing, end the run. It does no I/O and reads no
+clock (``now`` is passed in), so it is tested on its own, with no engine.
+
+The protocol. Control traffic is O(N): a Node's status goes to the leader (the first Node of the
+system) and to the Nodes that send to it, never to every Node; decisions go from the leader to each Node.
+
+* Every Node counts the messages it sent on each output and received on each input between Nodes. A
+  status is ``{"node", "idle", "sent", "received"}``; idle means all its clocks (sources, loop
+  starters) have fired their iterations and nothing is queued.
+* Flow control: a receiver reports its counts after every ``ACK_EVERY`` messages; a sender holds its
+  next source firing while ``WINDOW`` or more of its messages on an edge are not reported received — for
+  at most ``LOSS_GRACE_S`` without word from that receiver (then they are lost; reported at the end).
+* Ending (only with ``iterations``): a Node with clocks reports idle once it is, after ``STATUS_QUIET_S``
+  without events (so a busy loop does not send a status per message). Once every Node with clocks has
+  said idle, the leader broadcasts ``drain``; from then on every Node reports when it is idle. A Node
+  that said idle says busy before it handles another message. When every Node's latest status says
+  idle and every edge's sent count equals its received count, nothing is in flight and nothing can
+  fire again (per-edge FIFO delivery makes this a safe snapshot): the leader broadcasts ``done`` and
+  every Node ends. If every Node says idle, the counts differ and nothing changes for ``LOSS_GRACE_S``,
+  those messages were lost: ``done`` names them per edge.
+* A Node that fails says so (``failure``); the Nodes that hear it stop, the leader tells every other one.
+  A control-plane peer that goes away (its process ended or failed) ends the run here too.
+* Statuses and decisions carry the run's id: a message of another run (or any other process) is ignored.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+WINDOW = 200          # messages per edge a sender may have in flight, not yet reported received
+ACK_EVERY = 50        # a receiver reports its counts after this many messages
+STATUS_QUIET_S = 0.005
+LOSS_GRACE_S = 3.0    # all idle, counts unequal, nothing changing this long: the messages were lost
+
+
+class Decision:
+    """What an adapter does now. ``wait``: ask again within this many seconds even if nothing happens."""
+
+    __slots__ = ("status", "control", "done", "lost", "wait")
+
+    def __init__(self, status=None, control=None, done=False, lost=None, wait=None):
+        self.status: Optional[Dict[str, Any]] = status
+        self.control: Optional[Dict[str, Any]] = control
+        self.done: bool = done
+        self.lost: Dict[str, int] = lost or {}
+        self.wait: Optional[float] = wait
+
+
+class Ending:
+    """The control plane of one Node.
+
+    Args:
+        node: this Node's name.
+        run: the plan's ``run`` section (``lkbuild.graph.plan.run_plan``): nodes, leader, clocked, edges.
+        ending: whether the run ends by itself (``iterations`` given); False: only flow control.
+        run_id: the run's id, carried by every status and decision.
+    """
+
+    def __init__(self, node: str, run: Dict[str, Any], ending: bool = True, run_id: str = ""):
+        self.node = node
+        self.nodes: List[str] = list(run["nodes"])
+        self.leader = run["leader"]
+        self.is_leader = node == self.leader
+        self.clocked = set(run["clocked"])
+        self.edges = [tuple(e) for e in run["edges"]]
+        self.ending = ending
+        self.run_id = run_id
+        self.out_edges = [(out, dst, inp) for src, out, dst, inp in self.edges if src == node]
+        self.upstream = sorted({src for src, _, dst, _ in self.edges if dst == node and src != node})
+        self.downstream = sorted({dst for _, dst, _ in self.out_edges})
+        self.sent_counts: Dict[str, int] = {out: 0 for src, out, _, _ in self.edges if src == node}
+        self.received_counts: Dict[str, int] = {inp: 0 for _, _, dst, inp in self.edges if dst == node}
+        self.statuses: Dict[str, Dict[str, Any]] = {}  # the latest word of every other Node
+        self.heard_at: Dict[str, float] = {}
+        self.published: Optional[tuple] = None  # (idle, sent, received) as last published
+        self.unreported = 0
+        self.last_event = 0.0
+        self.drained = False
+        self.done = False
+        self.lost: Dict[str, int] = {}
+        self.held_since: Optional[float] = None
+        self.windowed = True
+        self.stable: Optional[tuple] = None  # (snapshot, since) while all are idle with counts unequal
+        self.failed_peer: Optional[str] = None
+
+    # -- what happens -------------------------------------------------------------------------------------
+    def sent(self, key: str) -> None:
+        self.sent_counts[key] = self.sent_counts.get(key, 0) + 1
+
+    def received(self, key: str, now: float) -> Optional[Dict[str, Any]]:
+        """A message arrived on input ``key``; returns a status to publish *before* handling it, if any.
+
+        A Node that said it was idle says busy first (a peer must not take it for idle); a receiver
+        reports its counts every ``ACK_EVERY`` messages (the sender's flow control).
+        """
+        self.received_counts[key] = self.received_counts.get(key, 0) + 1
+        self.last_event = now
+        self.unreported += 1
+        if (self.published is not None and self.published[0]) or self.unreported >= ACK_EVERY:
+            return self._publish(False)
+        return None
+
+    def event(self, now: float) -> None:
+        """Something else happened here (a source fired, a peer spoke): the Node is not quiet."""
+        self.last_event = now
+
+    def on_status(self, status: Dict[str, Any], now: float) -> None:
+        """A status from another Node (checked by ``parse``)."""
+        node = status["node"]
+        if node == self.node or node not in self.nodes or status.get("run", "") != self.run_id:
+            return
+        self.statuses[node] = status
+        self.heard_at[node] = now
+        self.last_event = now
+        if status.get("failed") is True and self.failed_peer is None:
+            self.failed_peer = node  # it has stopped: so does this Node (the leader tells the others)
+
+    def on_control(self, control: Dict[str, Any], now: float) -> None:
+        """A decision from the leader."""
+        if control.get("run", "") != self.run_id or control.get("node") != self.leader or self.is_leader:
+            return
+        self.last_event = now
+        if control.get("drain"):
+            self.drained = True
+        if control.get("done"):
+            self.done = True
+            self.lost = dict(control.get("lost") or {})
+
+    def failure(self) -> tuple:
+        """(status, decision) to send when this Node fails, so that every other Node stops too."""
+        self.done = True
+        if self.is_leader:
+            return None, self._control(done=True, lost={}, failed=self.node)
+        return {**self._status(False), "failed": True}, None
+
+    def on_closed(self, peer: str) -> None:
+        """A control-plane peer went away: its process ended (the run is over) or failed."""
+        if peer in self.nodes and peer != self.node:
+            self.done = True
+
+    # -- what to do -----------------------------------------------------------------------------------------
+    def hold(self, now: float) -> bool:
+        """Whether to hold the next source firing: too many messages on an edge not yet reported received."""
+        if not self.windowed:
+            return False
+        for out, dst, inp in self.out_edges:
+            got = self.statuses.get(dst, {}).get("received", {}).get(inp, 0)
+            if self.sent_counts.get(out, 0) - got >= WINDOW:
+                if self.held_since is None or self.heard_at.get(dst, 0.0) > self.held_since:
+                    self.held_since = now
+                elif now - self.held_since >= LOSS_GRACE_S:
+                    self.windowed = False  # no word for long: lost; reported at the end
+                    return False
+                return True
+        self.held_since = None
+        return False
+
+    def step(self, idle: bool, now: float) -> Decision:
+        """The decision for now, given whether this Node is idle (``Host.done()``)."""
+        if self.done:
+            return Decision(done=True, lost=self.lost)
+        if self.failed_peer is not None:
+            decision = Decision()
+            self._finish(decision, {})
+            decision.control["failed"] = self.failed_peer
+            if not self.is_leader:
+                decision.control = None
+            return decision
+        if not self.ending:
+            return Decision()
+        decision = Decision()
+        current = self._snapshot(idle)
+        if idle and current != self.published and (self.node in self.clocked or self.drained):
+            quiet = now - self.last_event
+            if quiet < STATUS_QUIET_S:
+                decision.wait = STATUS_QUIET_S - quiet
+            else:
+                decision.status = self._publish(True)
+        if self.is_leader:
+            self._lead(idle, now, decision)
+        return decision
+
+    def waiting_for(self, idle: bool) -> List[str]:
+        """The Nodes whose word the run is waiting for (for a "still waiting" log line)."""
+        statuses = self._all_statuses(idle)
+        return [n for n in self.nodes if not statuses.get(n, {}).get("idle")]
+
+    def counts(self) -> Dict[str, Dict[str, int]]:
+        return {"sent": dict(self.sent_counts), "received": dict(self.received_counts)}
+
+    # -- the leader -----------------------------------------------------------------------------------------
+    def _lead(self, idle: bool, now: float, decision: Decision) -> None:
+        statuses = self._all_statuses(idle)
+        if not self.drained:
+            if all(statuses.get(n, {}).get("idle") for n in self.clocked):
+                self.drained = True
+                decision.control = self._control(drain=True)
+            return
+        if not all(statuses.get(n, {}).get("idle") for n in self.nodes):
+            self.stable = None
+            return
+        missing = self.missing(statuses)
+        if not missing:
+            self._finish(decision, {})
+            return
+        snapshot = json.dumps(statuses, sort_keys=True)
+        if self.stable is None or self.stable[0] != snapshot:
+            self.stable = (snapshot, now)
+        if now - self.stable[1] >= LOSS_GRACE_S:
+            self._finish(decision, missing)
+        else:
+            decision.wait = LOSS_GRACE_S - (now - self.stable[1])
+
+    def _finish(self, decision: Decision, lost: Dict[str, int]) -> None:
+        self.done, self.lost = True, lost
+        decision.control = self._control(done=True, lost=lost)
+        decision.done, decision.lost = True, lost
+
+    def missing(self, statuses: Optional[Dict[str, Dict[str, Any]]] = None) -> Dict[str, int]:
+        """Per edge, messages sent but not received, by every Node's latest word."""
+        statuses = statuses if statuses is not None else self._all_statuses(False)
+        out = {}
+        for src, key, dst, inp in self.edges:
+            if src in statuses and dst in statuses:
+                gap = statuses[src]["sent"].get(key, 0) - statuses[dst]["received"].get(inp, 0)
+                if gap:
+                    out[f"{src}/{key} -> {dst}/{inp}"] = gap
+        return out
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    def _snapshot(self, idle: bool) -> tuple:
+        return idle, tuple(self.sent_counts.values()), tuple(self.received_counts.values())
+
+    def _status(self, idle: bool) -> Dict[str, Any]:
+        return {"node": self.node, "run": self.run_id, "idle": idle, **self.counts()}
+
+    def _all_statuses(self, idle: bool) -> Dict[str, Dict[str, Any]]:
+        return {**self.statuses, self.node: self._status(idle)}
+
+    def _publish(self, idle: bool) -> Dict[str, Any]:
+        self.published = self._snapshot(idle)
+        self.unreported = 0
+        return self._status(idle)
+
+    def _control(self, **fields) -> Dict[str, Any]:
+        return {"node": self.node, "run": self.run_id, **fields}
+
+
+# -- the wire format: JSON, checked, never trusted ------------------------------------------------------------
+def dumps(message: Dict[str, Any]) -> bytes:
+    return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
+
+
+def parse(raw) -> Optional[Dict[str, Any]]:
+    """A status or decision from another process; None for anything malformed (it is dropped)."""
+    try:
+        data = json.loads(bytes(raw))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("node"), str) or not isinstance(data.get("run", ""), str):
+        return None
+    if not isinstance(data.get("failed", False), (bool, str)):
+        return None
+    if "idle" in data:
+        if not isinstance(data["idle"], bool):
+            return None
+        for key in ("sent", "received"):
+            counts = data.get(key)
+            if not isinstance(counts, dict) or not all(
+                    isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()):
+                return None
+    elif "lost" in data and not (isinstance(data["lost"], dict)
+                                 and all(type(v) is int for v in data["lost"].values())):
+        return None
+    return data

@@ -1,0 +1,107 @@
+"""ROS 2 wire helpers for the rclpy adapter: codec bytes as ``UInt8MultiArray`` CDR, QoS, parameters.
+
+Nothing here starts a node; ``ros2_node`` uses these to map lkbuild messages onto ROS 2 topics.
+"""
+from __future__ import annotations
+
+import dataclasses
+import struct
+from typing import Any, Dict
+
+from . import codec
+
+# -- std_msgs/UInt8MultiArray in its serialized form (CDR, little endian) ---------------------------------
+_CDR_LE = b"\x00\x01\x00\x00"
+_U32 = struct.Struct("<I")
+# encapsulation header, an empty layout (no dims, data_offset 0), then the data sequence's length
+_EMPTY_LAYOUT = _CDR_LE + b"\x00" * 8
+
+
+def uint8_multiarray_cdr(payload: bytes) -> bytes:
+    """A serialized UInt8MultiArray whose data is ``payload`` (what ``serialize_message`` would give)."""
+    return b"".join((_EMPTY_LAYOUT, _U32.pack(len(payload)), payload))
+
+
+def uint8_multiarray_data(raw: bytes) -> memoryview:
+    """The data field of a serialized UInt8MultiArray, as a view into ``raw`` (any layout is skipped)."""
+    view = memoryview(raw)
+    if bytes(view[:2]) != _CDR_LE[:2]:  # big endian, from another DDS vendor: let rclpy read it
+        from rclpy.serialization import deserialize_message
+        from std_msgs.msg import UInt8MultiArray
+
+        return memoryview(deserialize_message(raw, UInt8MultiArray).data)
+    pos = 4
+    try:
+        (dims,) = _U32.unpack_from(view, pos)
+        pos += 4
+        for _ in range(dims):  # MultiArrayDimension: string label, uint32 size, uint32 stride
+            (length,) = _U32.unpack_from(view, pos)
+            pos += 4 + length
+            pos += (-(pos - 4)) % 4
+            pos += 8
+        pos += 4  # data_offset
+        (length,) = _U32.unpack_from(view, pos)
+        pos += 4
+    except struct.error:
+        raise codec.CodecError("malformed UInt8MultiArray message") from None
+    if pos + length > len(view):
+        raise codec.CodecError("malformed UInt8MultiArray message: data runs past its end")
+    return view[pos:pos + length]
+
+
+def message_class(type_name: str):
+    """The message class of ``pkg/msg/Name``; the name comes from the generated plan, never from a message."""
+    import importlib
+
+    package, kind, name = type_name.split("/")
+    if kind != "msg" or not package.isidentifier() or not name.isidentifier():
+        raise ValueError(f"not a ROS message type: {type_name!r}")
+    return getattr(importlib.import_module(f"{package}.msg"), name)
+
+
+def qos(depth: int, keep_all: bool):
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+    return QoSProfile(history=HistoryPolicy.KEEP_ALL if keep_all else HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
+
+
+def control_qos(depth: int):
+    """Statuses and decisions: reliable and transient-local, so a late subscriber still gets the latest."""
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def duration(seconds: float):
+    from rclpy.duration import Duration
+
+    return Duration(nanoseconds=int(seconds * 1e9))
+
+
+def patch_config(construction: Dict[str, Any], overrides: Dict[str, Any]):
+    """The recorded construction with ``overrides`` applied to its Config argument; (construction, found)."""
+    found = [False]
+
+    def walk(value):
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            if len(value) == 1 and "$config" in value:
+                found[0] = True
+                return {"$config": {**value["$config"], **overrides}}
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    if not overrides:
+        return construction, False
+    return walk(construction), found[0]
+
+
+def with_fields(config, overrides: Dict[str, Any]):
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.replace(config, **overrides)
+    if isinstance(config, dict):
+        return {**config, **overrides}
+    return config

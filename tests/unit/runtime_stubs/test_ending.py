@@ -1,0 +1,271 @@
+"""The end-of-run and flow-control state machine on its own: no dora, no rclpy, a clock passed in."""
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from lkbuild.runtime_stubs.lk_runtime import ending
+from lkbuild.runtime_stubs.lk_runtime.ending import ACK_EVERY, LOSS_GRACE_S, STATUS_QUIET_S, WINDOW, Ending
+
+
+def chain(*names, clocked=None):
+    """The run plan of a chain of Nodes a -> b -> c ..., each sending 'x.out' to the next one's 'y.in'."""
+    edges = [[src, f"{src}.out", dst, f"{dst}.in"] for src, dst in zip(names, names[1:])]
+    return {"nodes": list(names), "leader": names[0], "clocked": list(clocked if clocked is not None else names[:1]),
+            "edges": edges}
+
+
+class Network:
+    """Endings of every Node wired as the dora generator wires them: statuses to the leader and upstream."""
+
+    def __init__(self, run, run_id="r1"):
+        self.run = run
+        self.endings = {n: Ending(n, run, run_id=run_id) for n in run["nodes"]}
+        self.inbox = {n: deque() for n in run["nodes"]}
+        self.control_messages = 0
+        self.now = 0.0
+
+    def audience(self, node):
+        e = self.endings[node]
+        return sorted(set(e.upstream) | ({e.leader} - {node}))
+
+    def publish(self, node, status):
+        if status is None:
+            return
+        for peer in self.audience(node):
+            self.inbox[peer].append(("status", ending.parse(ending.dumps(status))))
+            self.control_messages += 1
+
+    def broadcast(self, node, control):
+        if control is None:
+            return
+        for peer in self.run["nodes"]:
+            if peer != node:
+                self.inbox[peer].append(("control", ending.parse(ending.dumps(control))))
+                self.control_messages += 1
+
+    def deliver(self):
+        for node, box in self.inbox.items():
+            while box:
+                kind, message = box.popleft()
+                (self.endings[node].on_status if kind == "status" else self.endings[node].on_control)(message, self.now)
+
+    def step_all(self, idle):
+        decisions = {}
+        for node, e in self.endings.items():
+            d = e.step(idle[node], self.now)
+            self.publish(node, d.status)
+            self.broadcast(node, d.control)
+            decisions[node] = d
+        self.deliver()
+        return decisions
+
+    def settle(self, idle, until=10.0, dt=0.01):
+        """Step every Node until all are done (or ``until`` seconds of clock pass)."""
+        while self.now < until:
+            self.now += dt
+            decisions = self.step_all(idle)
+            if all(d.done for d in decisions.values()):
+                return decisions
+        return decisions
+
+
+def send(net, src, dst, n=1):
+    for _ in range(n):
+        net.endings[src].sent(f"{src}.out")
+        net.publish(dst, net.endings[dst].received(f"{dst}.in", net.now))
+    net.deliver()
+
+
+def test_a_chain_ends_when_every_node_is_idle_and_every_edge_count_matches():
+    net = Network(chain("a", "b", "c"))
+    send(net, "a", "b", 3)
+    send(net, "b", "c", 3)
+    decisions = net.settle({"a": True, "b": True, "c": True})
+    assert all(d.done and not d.lost for d in decisions.values())
+
+
+def test_nothing_ends_while_a_message_is_in_flight():
+    net = Network(chain("a", "b"))
+    net.endings["a"].sent("a.out")                  # sent, not yet received by b
+    decisions = net.settle({"a": True, "b": True}, until=LOSS_GRACE_S / 2)
+    assert not any(d.done for d in decisions.values())
+    net.publish("b", net.endings["b"].received("b.in", net.now))   # it arrives
+    decisions = net.settle({"a": True, "b": True}, until=LOSS_GRACE_S)
+    assert all(d.done and not d.lost for d in decisions.values())
+
+
+def test_nothing_ends_while_a_node_with_clocks_is_busy():
+    net = Network(chain("a", "b"))
+    decisions = net.settle({"a": False, "b": True}, until=1.0)
+    assert not any(d.done for d in decisions.values())
+    assert net.endings["a"].waiting_for(False) == ["a", "b"]   # b has not said idle: it waits for the drain
+
+
+def test_a_node_without_clocks_reports_only_after_the_leader_says_drain():
+    net = Network(chain("a", "b"))
+    b = net.endings["b"]
+    net.now = 1.0
+    assert b.step(True, net.now).status is None                # idle between messages: says nothing
+    net.step_all({"a": True, "b": True})                       # a idle: its clocks are done -> drain
+    assert b.drained
+    net.now += 1.0
+    assert b.step(True, net.now).status["idle"] is True
+
+
+def test_a_node_that_said_idle_says_busy_before_it_handles_another_message():
+    net = Network(chain("a", "b"))
+    b = net.endings["b"]
+    b.drained = True
+    net.now = 1.0
+    assert b.step(True, net.now).status["idle"]
+    status = b.received("b.in", net.now)
+    assert status is not None and status["idle"] is False and status["received"] == {"b.in": 1}
+
+
+def test_an_idle_status_waits_for_a_quiet_moment():
+    e = Ending("a", chain("a", "b"))
+    e.event(1.0)
+    decision = e.step(True, 1.0 + STATUS_QUIET_S / 2)
+    assert decision.status is None and 0 < decision.wait <= STATUS_QUIET_S
+    assert e.step(True, 1.0 + 2 * STATUS_QUIET_S).status["idle"]
+
+
+def test_messages_never_received_are_reported_lost_after_the_grace_period_and_the_run_ends():
+    net = Network(chain("a", "b"))
+    for _ in range(5):
+        net.endings["a"].sent("a.out")
+    send(net, "a", "b", 0)
+    net.publish("b", net.endings["b"].received("b.in", net.now))
+    decisions = net.settle({"a": True, "b": True}, until=LOSS_GRACE_S - 0.5)
+    assert not any(d.done for d in decisions.values())
+    decisions = net.settle({"a": True, "b": True}, until=LOSS_GRACE_S + 1.0)
+    assert all(d.done for d in decisions.values())
+    assert decisions["a"].lost == decisions["b"].lost == {"a/a.out -> b/b.in": 4}
+
+
+def test_a_peer_that_never_reports_keeps_the_run_going_and_is_named():
+    run = chain("a", "b", "c")
+    net = Network(run)
+    del net.endings["c"]                                      # c's process never says anything
+    net.inbox.pop("c")
+    net.run = {**run, "nodes": ["a", "b"]}
+    for t in range(1, 200):
+        net.now = t * 0.1
+        decisions = {n: e.step(True, net.now) for n, e in net.endings.items()}
+        for n, d in decisions.items():
+            net.publish(n, d.status)
+            net.broadcast(n, d.control)
+        net.inbox.pop("c", None)
+        net.inbox = {n: q for n, q in net.inbox.items() if n in net.endings}
+        net.deliver()
+    assert not any(d.done for d in decisions.values())
+    assert net.endings["a"].waiting_for(True) == ["c"]
+
+
+def test_a_peer_that_goes_away_ends_the_run_here():
+    e = Ending("b", chain("a", "b"))
+    e.on_closed("a")
+    assert e.step(False, 0.0).done
+
+
+def test_a_loop_between_nodes_ends_when_the_loop_is_quiet():
+    run = {"nodes": ["agent", "env"], "leader": "agent", "clocked": ["agent"],
+           "edges": [["agent", "agent.act", "env", "env.act"], ["env", "env.obs", "agent", "agent.obs"]]}
+    net = Network(run)
+    for _ in range(3):                                          # three round trips
+        net.endings["agent"].sent("agent.act")
+        net.publish("env", net.endings["env"].received("env.act", net.now))
+        net.endings["env"].sent("env.obs")
+        net.publish("agent", net.endings["agent"].received("agent.obs", net.now))
+        net.deliver()
+    decisions = net.settle({"agent": True, "env": True})
+    assert all(d.done and not d.lost for d in decisions.values())
+
+
+def test_a_sender_holds_its_sources_while_a_window_of_messages_is_unacknowledged_then_gives_up():
+    net = Network(chain("a", "b"))
+    a = net.endings["a"]
+    for _ in range(WINDOW):
+        a.sent("a.out")
+    assert a.hold(1.0)
+    for _ in range(ACK_EVERY):                                  # b reports progress
+        net.publish("b", net.endings["b"].received("b.in", 1.0))
+    net.deliver()
+    assert not a.hold(1.1)
+    for _ in range(ACK_EVERY):
+        a.sent("a.out")
+    assert a.hold(2.0) and a.hold(2.0 + LOSS_GRACE_S / 2)
+    assert not a.hold(2.0 + LOSS_GRACE_S)                       # no word for long: lost, not a hang
+
+
+def test_a_receiver_acknowledges_every_ack_every_messages():
+    b = Ending("b", chain("a", "b"))
+    said = [b.received("b.in", 0.0) for _ in range(2 * ACK_EVERY + 1)]
+    progress = [s for s in said if s is not None]
+    assert [p["received"]["b.in"] for p in progress] == [ACK_EVERY, 2 * ACK_EVERY]
+    assert not any(p["idle"] for p in progress)
+
+
+def test_without_iterations_only_flow_control_runs():
+    e = Ending("a", chain("a", "b"), ending=False)
+    assert not e.step(True, 100.0).done and e.step(True, 100.0).status is None
+
+
+def test_statuses_and_decisions_of_another_run_or_an_unknown_node_are_ignored():
+    e = Ending("b", chain("a", "b"), run_id="mine")
+    e.on_control({"node": "a", "run": "other", "done": True}, 0.0)
+    e.on_control({"node": "intruder", "run": "mine", "done": True}, 0.0)
+    e.on_status({"node": "intruder", "run": "mine", "idle": True, "sent": {}, "received": {}}, 0.0)
+    assert not e.done and e.statuses == {}
+    e.on_control({"node": "a", "run": "mine", "done": True}, 0.0)
+    assert e.step(False, 0.0).done
+
+
+@pytest.mark.parametrize("raw", [b"", b"[]", b"{}", b'{"node": 3}', b"\xff",
+                                 b'{"node": "a", "idle": "yes", "sent": {}, "received": {}}',
+                                 b'{"node": "a", "idle": true, "sent": {"x": -1}, "received": {}}',
+                                 b'{"node": "a", "idle": true, "sent": [], "received": {}}',
+                                 b'{"node": "a", "done": true, "lost": {"e": "many"}}'])
+def test_malformed_control_messages_are_dropped(raw):
+    assert ending.parse(raw) is None
+
+
+def test_one_node_alone_ends_when_it_is_idle():
+    e = Ending("solo", {"nodes": ["solo"], "leader": "solo", "clocked": ["solo"], "edges": []})
+    decisions = [e.step(True, t) for t in (1.0, 1.1, 1.2)]
+    assert decisions[-1].done
+
+
+@pytest.mark.parametrize("n", [2, 8, 32])
+def test_control_traffic_grows_with_the_number_of_nodes_not_its_square(n):
+    names = [f"n{i}" for i in range(n)]
+    net = Network(chain(*names))
+    per_edge = 100
+    for src, dst in zip(names, names[1:]):
+        send(net, src, dst, per_edge)
+    decisions = net.settle({name: True for name in names})
+    assert all(d.done and not d.lost for d in decisions.values())
+    data = per_edge * (n - 1)
+    assert net.control_messages / data <= 0.2
+
+
+def test_a_failed_node_stops_every_other_node_through_the_leader():
+    net = Network(chain("a", "b", "c"))
+    status, control = net.endings["c"].failure()
+    assert control is None and status["failed"] is True
+    net.publish("c", status)          # to the leader and to b, which sends to c
+    net.deliver()
+    decisions = net.step_all({"a": False, "b": False, "c": False})
+    assert decisions["a"].done and decisions["a"].control["failed"] == "c"
+    net.deliver()
+    assert all(e.step(False, 1.0).done for e in net.endings.values())
+
+
+def test_a_failed_leader_tells_every_node_itself():
+    net = Network(chain("a", "b", "c"))
+    status, control = net.endings["a"].failure()
+    net.broadcast("a", control)
+    net.deliver()
+    assert net.endings["b"].step(False, 0.0).done and net.endings["c"].step(False, 0.0).done
