@@ -76,6 +76,8 @@ def drive(host, control: Ending, transport: Transport, realtime: bool,
             if decision.lost and control.is_leader:
                 report.lost(control.node, decision.lost, log)
             return decision
+        if decision.status is not None or decision.control is not None:
+            continue  # something changed: ask again before waiting
         if decision.wait is not None:
             wait = decision.wait if wait is None else min(wait, decision.wait)
         if not transport.open:

@@ -138,7 +138,7 @@ def test_distributed_run_in_containers_equals_native(images, docker_daemon, robo
         settings = json.dumps({"iterations": ITERATIONS, "realtime": False, "record_dir": "/rec"})
         dataflow = images["jetson"].path / "app" / "dataflow.yaml"
         done = dora.run(["start", dataflow, *addr, "--name", "bundle-e2e", "--attach", "--exit-when-nodes-finish",
-                         "--env", f"LK_DORA_RUN={settings}"], cwd=home, timeout=180, check=False)
+                         "--env", f"LK_RUN={settings}"], cwd=home, timeout=180, check=False)
         logs = [c.logs().decode(errors="replace")[-3000:] for c in containers]
         assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:], logs)
         dora.run(["down", *addr], check=False, timeout=30)

@@ -14,6 +14,7 @@ from geometry_msgs.msg import Pose
 
 from lkbuild import Component, ComponentError, Node, System
 from lkbuild.engines import get_engine
+from lkbuild.engines.run import LaunchOptions
 from lkbuild.runtime_stubs.lk_runtime import record
 from lkbuild.tools.colcon import Colcon
 from lkbuild.tools.ros2 import DomainLease, mapped_shm_files, remove_stale_shm, shm_files
@@ -129,9 +130,10 @@ def test_launch_file_nodes_are_what_was_started(tmp_path, ros_env):
     launch_file = tmp_path / "build/ros2/src/launched/launch/launched.launch.py"
     declared = {node["executable"]: node for node in launch_nodes(launch_file)}
     assert sorted(declared) == sorted(result.commands)
-    arguments = get_engine("ros2").launch_arguments(iterations=2)
     installed_params = tmp_path / "build/ros2/install/launched/share/launched/config/params.yaml"
     for name, argv in result.commands.items():
+        run_id = argv[argv.index("--run-id") + 1]  # one per launch, the same for every process
+        arguments = get_engine("ros2").launch_arguments(LaunchOptions(iterations=2, run_id=run_id))
         node = declared[name]
         expected = [str(tmp_path / f"build/ros2/install/launched/lib/{node['package']}/{node['executable']}")]
         expected += [arguments[a[1]] if isinstance(a, tuple) else a for a in node["arguments"]]
@@ -374,7 +376,7 @@ def test_component_configs_are_ros_parameters_overridable_on_the_command_line(tm
     engine = get_engine("ros2", out_dir=tmp_path / "build")
     engine.compile(system)
     engine.build(system.spec())
-    argv = engine.commands(system.spec(), iterations=2, record_dir=tmp_path / "rec")["local"]
+    argv = engine.commands(system.spec(), LaunchOptions(iterations=2, record_dir=tmp_path / "rec"))["local"]
     process = Workspace(engine.workspace).start_sourced(
         argv + ["-p", "label:=tuned", "-p", "gain:=10"], tmp_path / "run.log")
     try:
