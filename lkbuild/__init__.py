@@ -10,7 +10,7 @@ from .errors import (
     CodecError, ComponentError, ConfigError, GraphError, InspectError, LkbuildError, UserError,
 )
 from .node import PRESETS, Machine, Node
-from .runtime_stubs.lk_runtime.codec import register as message
+from .messages import message
 from .system import System
 
 __version__ = "0.1.0"

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from .runtime_stubs.lk_runtime.errors import CodecError as _WireCodecError
+
 
 @dataclass(frozen=True)
 class Location:
@@ -84,8 +86,12 @@ class GraphError(UserError):
         super().__init__(message, location)
 
 
-class CodecError(UserError):
-    """A value cannot be encoded, or bytes cannot be decoded, by the message codec."""
+class CodecError(UserError, _WireCodecError):
+    """A value cannot be encoded, or bytes cannot be decoded, by the message codec.
+
+    Also an ``lk_runtime`` CodecError (a ValueError): code on a robot, where only lk_runtime is
+    installed, catches the same failure under that name.
+    """
 
 
 class ComponentError(LkbuildError):

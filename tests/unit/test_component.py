@@ -312,3 +312,13 @@ def test_an_argument_that_cannot_be_recorded_names_component_and_argument(build,
         "Create other objects in setup() instead."
     )
     assert err.value.location.file == __file__
+
+
+def test_what_the_codec_refuses_is_lkbuilds_codec_error_a_user_error_and_the_runtimes_too():
+    import lkbuild
+    from lkbuild.runtime_stubs.lk_runtime import errors as wire
+
+    with pytest.raises(lkbuild.CodecError) as caught:
+        lkbuild.message(int)
+    assert isinstance(caught.value, lkbuild.UserError) and isinstance(caught.value, wire.CodecError)
+    assert caught.value.exit_code == 2 and "only dataclasses" in str(caught.value)
