@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import ComponentError, ConfigError, LkbuildError, ToolError, ToolFailedError
-from ..output import write_tree
+from ..output import write_generated, write_tree
 from ..runtime_stubs.lk_runtime.dora_node import FAILURE_MARK, LOST_MARK, RUN_ENV, SUMMARY_MARK
 from ..generators.dora import LOCAL_DATAFLOW
 from ..tools import tail
@@ -31,7 +31,8 @@ from .native import RunResult, read_system_json, write_system_json
 
 log = logging.getLogger("lkbuild.dora")
 
-PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
+PRUNED = ("",)  # a compile owns every file it generates here: what it no longer generates goes
+SCRATCH = ("logs", "out", "home", "cluster")  # dora's logs and state: kept until `lkbuild clean`
 
 
 @dataclass
@@ -73,7 +74,7 @@ class DoraEngine(Engine):
         spec = self.checked_spec(system)
         files = self.generate(spec)  # everything rendered before anything is written
         write_system_json(self.out_dir, spec)
-        write_tree(self.dora_dir, files, prune=PRUNED)
+        write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH)
         return self.dora_dir / "dataflow.yaml"
 
     def validate(self, system) -> Tuple[bool, List[str]]:

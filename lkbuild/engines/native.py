@@ -5,6 +5,7 @@ so whatever runs natively also runs on dora and ROS 2.
 """
 from __future__ import annotations
 
+import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Dict, List, Optional
 
 from ..errors import ComponentError, ConfigError
 from ..graph import SystemSpec
-from ..output import write_tree
+from ..output import claim_build_dir, write_generated
 from ..runtime_stubs.lk_runtime import build, host, record, rosmsg
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
 from .base import Engine
@@ -32,7 +33,9 @@ class RunResult:
 
 
 def write_system_json(out_dir: Path, spec: SystemSpec) -> Path:
-    write_tree(out_dir, {"system.json": spec.to_json().encode()})
+    """Claim the build directory for ``spec`` (``output.claim_build_dir``), then write the IR into it."""
+    claim_build_dir(out_dir, os.getcwd(), spec)
+    write_generated(out_dir, {"system.json": spec.to_json().encode()})
     return Path(out_dir) / "system.json"
 
 

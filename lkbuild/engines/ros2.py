@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..errors import ComponentError, ConfigError, ToolFailedError
-from ..output import write_tree
+from ..output import write_generated
 from ..runtime_stubs.lk_runtime.ros2_node import FAILURE_MARK, SUMMARY_MARK
 from ..tools import Process
 from ..tools.colcon import Colcon, tree_digest
@@ -74,8 +74,9 @@ class Ros2Engine(Engine):
 
         spec = self.checked_spec(system)
         files = ros2.generate(spec)
-        write_tree(self.workspace, files, prune=[f"src/{spec.name}"])
-        write_system_json(self.out_dir, spec)
+        write_system_json(self.out_dir, spec)  # first: it checks that the build directory is lkbuild's
+        # Every package under src/ is generated: another system's package left there would be built too.
+        write_generated(self.workspace, files, prune=["src"], scratch=["build", "install", "log"])
         return self.workspace / "src" / spec.name / "launch" / f"{spec.name}.launch.py"
 
     def build(self, spec, env=None) -> bool:
