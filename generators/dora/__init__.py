@@ -57,6 +57,9 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
     if not root or not str(root).startswith("/"):
         raise ConfigError(f"the dora generator needs an absolute 'root' directory. Received: root={root!r}")
     root = str(root).rstrip("/")
+    if any(c in root for c in "\n\r\0"):
+        raise ConfigError(f"the dora files cannot live in {root!r}: dora cannot run a node from a path with a "
+                          "line break. Move the project (or --out) to a path without one.")
     python = str(options.get("python") or sys.executable)
     # Names become file names, dora ids and text in generated sources: refuse anything unexpected.
     if not SYSTEM_NAME.match(spec.name):

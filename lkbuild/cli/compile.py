@@ -1,6 +1,7 @@
 """``lkbuild compile``: generate an engine's files under the build directory."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import click
@@ -38,7 +39,8 @@ def write_makefile(spec, out, target=None) -> None:
     from ..generators import make
     from ..output import write_generated
 
-    write_generated(out, make.generate(spec, {"out": str(out), "system": target or ""}))
+    write_generated(out, make.generate(spec, {"out": str(out), "system": target or "",
+                                              "project": os.path.abspath(os.getcwd())}))
 
 
 @click.command("compile")
