@@ -24,7 +24,7 @@ from ..output import write_generated
 from ..runtime_stubs.lk_runtime.ros2_node import FAILURE_MARK, SUMMARY_MARK
 from ..tools import Process
 from ..tools.colcon import Colcon, tree_digest
-from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files
+from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files, workspace_problem
 from .base import Engine
 from .native import RunResult, read_system_json, write_system_json
 
@@ -62,6 +62,9 @@ class Ros2Engine(Engine):
                 ports = ", ".join(sorted(f"{c.name}.{p.name}" for c in spec.components
                                          for p in (*c.inputs, *c.outputs) if rosmsg.type_name(p.annotation) == name))
                 found.append(f"{ports or 'a port'} carries the ROS message {name}, but {exc}.")
+        workspace = workspace_problem(self.workspace)  # before anything is written or built
+        if workspace:
+            found.append(workspace)
         for machine in spec.machines:
             if machine.name == spec.name:
                 found.append(f"machine '{machine.name}' has the system's name; its launch file would replace "
