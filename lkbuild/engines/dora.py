@@ -1,7 +1,7 @@
 """The dora engine: compile a system to a dora-rs dataflow; run it on one machine or on several.
 
-* ``compile`` writes ``.lk_build/dora/`` (``dataflow.yaml``, ``nodes/``, ``lk_runtime/``,
-  ``machines/*.sh``) and ``.lk_build/system.json``; returns the path of ``dataflow.yaml``.
+* ``compile`` writes ``.lk_build/dora/`` (``dataflow.yaml``, ``nodes/``, ``machines/*.sh``) and
+  ``.lk_build/system.json``; returns the path of ``dataflow.yaml``.
 * ``launch`` runs it: ``dora run`` (one machine, no coordinator), ``coordinator_addr=`` (``dora start
   --attach`` on a running coordinator; prints the daemon command for each machine) or
   ``local_cluster=True`` (a coordinator and one daemon per machine on 127.0.0.1, all stopped after).
