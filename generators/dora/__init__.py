@@ -9,8 +9,9 @@ deterministic (no timestamps, stable order). The files:
   and policy.
 * ``dataflow.local.yaml`` — the same without ``deploy`` (``dora run`` refuses placement), written
   when some Node is placed on a machine.
-* ``nodes/<node>.py`` — the Node's plan embedded as JSON; runs ``lk_runtime.dora_node``.
-* ``lk_runtime/`` — a copy of the runtime the entrypoints import (placed first on ``sys.path``).
+* ``nodes/<node>.py`` — the Node's plan embedded as JSON; runs ``lkbuild.runtime_stubs.lk_runtime.dora_node``:
+  the runtime under the one name lkbuild's API imports it by (one module, one message registry), from
+  the installed lkbuild or, in a bundle, from the copy in its ``src/``.
 * ``machines/<machine>.sh`` — the ``dora daemon`` command to run on each machine.
 
 Sources are timed by the Node's host loop, not by dora timers: a Node fires its sources in the same
@@ -28,14 +29,12 @@ import json
 import re
 import shlex
 import sys
-from importlib import resources
 from typing import Any, Dict, Mapping, Optional
 
 from ..templating import render
 from . import dataflow
 
 PACKAGE = __name__
-RUNTIME_PACKAGE = "lkbuild.runtime_stubs.lk_runtime"
 DEFAULT_COORDINATOR_PORT = 6013
 ADDRESS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$|^\[[0-9A-Fa-f:.]+\]$")
 DATAFLOW = "dataflow.yaml"
@@ -57,6 +56,9 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
     if not root or not str(root).startswith("/"):
         raise ConfigError(f"the dora generator needs an absolute 'root' directory. Received: root={root!r}")
     root = str(root).rstrip("/")
+    if any(c in root for c in "\n\r\0"):
+        raise ConfigError(f"the dora files cannot live in {root!r}: dora cannot run a node from a path with a "
+                          "line break. Move the project (or --out) to a path without one.")
     python = str(options.get("python") or sys.executable)
     # Names become file names, dora ids and text in generated sources: refuse anything unexpected.
     if not SYSTEM_NAME.match(spec.name):
@@ -84,7 +86,6 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
             plan_lines=_json_lines(node_plan(spec, n.name)),
             wiring_lines=_json_lines(dataflow.node_wiring(spec, n.name)),
         )
-    files.update(runtime_files())
     port = int(options.get("coordinator_port") or DEFAULT_COORDINATOR_PORT)
     for machine in dataflow.machines_of(spec):
         files[f"machines/{machine}.sh"] = render(
@@ -100,15 +101,6 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
 def daemon_args(machine: str):
     """``dora daemon`` for one machine; the coordinator comes from the script's variables."""
     return ["dora", "daemon", "--machine-id", machine]
-
-
-def runtime_files() -> Dict[str, bytes]:
-    """The lk_runtime package, copied byte for byte (only ``.py`` files)."""
-    out = {}
-    for entry in sorted(resources.files(RUNTIME_PACKAGE).iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".py") and entry.is_file():
-            out[f"lk_runtime/{entry.name}"] = entry.read_bytes()
-    return out
 
 
 def _json_lines(value):

@@ -13,6 +13,7 @@ Naming (every id is valid for dora, ``[A-Za-z0-9_.-]``):
 """
 from __future__ import annotations
 
+import shlex
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...graph.plan import control_plane, input_key, output_key
@@ -83,7 +84,9 @@ def descriptor(spec, python: str, root: str, env: Optional[Dict[str, str]] = Non
         entry: Dict[str, Any] = {
             "id": n.name,
             "path": python,
-            "args": f"-u {root}/nodes/{n.name}.py",
+            # dora splits `args` into words as a POSIX shell would (no expansion): quoted, a path with
+            # spaces, quotes, `#` or `$` stays one argument (checked with dora 1.1 by the e2e tests).
+            "args": f"-u {shlex.quote(f'{root}/nodes/{n.name}.py')}",
         }
         wiring = node_wiring(spec, n.name)
         outputs = sorted({oid for src, oid, _, _, _ in edges if src == n.name})

@@ -2,7 +2,8 @@
 ``up-M``; and ``run``, ``clean``.
 
 ``generate(spec, options)`` is pure. Options: ``out`` (the build directory, as given to lkbuild),
-``system`` (the SYSTEM argument lkbuild was given). Without ``system``, the file every component was
+``system`` (the SYSTEM argument lkbuild was given), ``project`` (the absolute project directory the
+recipes ``cd`` into; default: found from the Makefile's place). Without ``system``, the file every component was
 created in stands for it (where ``System(...)`` usually is); failing that, ``[tool.lkbuild] system`` in
 pyproject.toml decides.
 """
@@ -20,8 +21,25 @@ PACKAGE = "lkbuild.generators.make"
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def project_dir(out: str) -> str:
-    """A make expression for the project directory, from the Makefile's own place under it."""
+def make_word(text: str) -> str:
+    """``text`` as one shell word in a make variable: shell-quoted, then ``$`` and ``#`` escaped for make.
+
+    Every character but a line break survives: make expands ``$$`` to ``$`` and reads ``\\#`` as ``#``;
+    the recipe's shell then sees the quoted word.
+    """
+    if any(c in text for c in "\n\r\0"):
+        from ...errors import ConfigError
+
+        raise ConfigError(f"{text!r} cannot be written into a Makefile: make cannot hold a line break in a "
+                          "value. Use a path without one.")
+    return shlex.quote(text).replace("$", "$$").replace("#", "\\#")
+
+
+def project_dir(out: str, project: str = "") -> str:
+    """A make expression for the project directory: ``project`` (absolute) when given, else found from
+    the Makefile's own place under it (make's path functions split on spaces: only for plain paths)."""
+    if project:
+        return make_word(project)
     path = PurePosixPath(out)
     if path.is_absolute() or ".." in path.parts:
         return "$(CURDIR)"
@@ -45,9 +63,9 @@ def generate(spec, options: Dict[str, Any]) -> Dict[str, bytes]:
     text = render(
         PACKAGE, "Makefile.j2",
         system_name=spec.name,
-        system=shlex.quote(system) if system else "",
-        out=shlex.quote(out),
-        project=project_dir(out),
+        system=make_word(system) if system else "",
+        out=make_word(out),
+        project=project_dir(out, str(options.get("project") or "")),
         engine=spec.engine or "native",
         bundle_engine=spec.engine if spec.engine in ("dora", "ros2") else "dora",
         machines=machines,

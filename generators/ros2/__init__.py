@@ -11,24 +11,25 @@ APIs that exist unchanged since Humble (rclpy nodes, publishers, subscriptions, 
     src/<system>/resource/<system>      ament index marker
     src/<system>/README.md
     src/<system>/<system>_lkbuild/node_<node>.py   one executable per lkbuild Node (its plan embedded)
-    src/<system>/<system>_lkbuild/lk_runtime/      a copy of the runtime: host loop, codec, rclpy adapter
     src/<system>/config/params.yaml     component configs as ROS parameters
     src/<system>/launch/<system>.launch.py and launch/<machine>.launch.py
     src/<system>/test/test_package.py   what ``colcon test`` runs
+
+The node executables import the runtime as ``lkbuild.runtime_stubs.lk_runtime``, the one name lkbuild's
+API imports it by (one module, one message registry): the package needs lkbuild (its API and runtime,
+which import no build-time dependency) on the Python path, installed or, in a bundle, from its ``src/``.
 
 Options (all optional): ``maintainer``, ``email``, ``license``, ``version``.
 """
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any, Dict, List
 
 from ..templating import render
 from . import interfaces
 
 PACKAGE = "lkbuild.generators.ros2"
-RUNTIME = "lkbuild.runtime_stubs.lk_runtime"
 DEFAULTS = {"maintainer": "lkbuild", "email": "maintainer@example.com", "license": "Apache-2.0",
             "version": "0.1.0"}
 # Python distributions components commonly import, and their rosdep keys.
@@ -128,16 +129,7 @@ def generate(spec, options: Dict[str, Any] | None = None) -> Dict[str, bytes]:
         files[f"{root}/launch/{machine}.launch.py"] = render(
             PACKAGE, "launch.py.j2", **launch, title=f"the nodes of system '{pkg}' on machine '{machine}'",
             nodes=members)
-    for name, data in runtime_files().items():
-        files[f"{root}/{pypkg}/lk_runtime/{name}"] = data
     return files
-
-
-def runtime_files() -> Dict[str, bytes]:
-    """The lk_runtime sources, copied byte for byte (they only use relative imports)."""
-    base = resources.files(RUNTIME)
-    return {entry.name: entry.read_bytes() for entry in sorted(base.iterdir(), key=lambda e: e.name)
-            if entry.name.endswith(".py")}
 
 
 def _machines(spec) -> Dict[str, list]:

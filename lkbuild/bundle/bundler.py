@@ -1,6 +1,7 @@
 """``write_bundle``: cut one machine's deploy bundle out of the IR and write it to ``<out>/bundles/<M>/``."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Union
 
 from ..errors import ConfigError, GraphError
-from ..output import safe_join
+from ..output import claim_build_dir, record, safe_join
 from . import engines, manifest, sources
 from .requirements import installed_version, pinned, requirements_txt
 from .target import Target, resolve_target
@@ -148,6 +149,7 @@ def write_bundle(spec, options: BundleOptions, progress: Optional[Progress] = No
     problems = spec.validate()
     if problems:
         raise GraphError(problems)
+    claim_build_dir(options.out, os.getcwd(), spec)
     bundle, _ = plan_bundle(spec, options)  # checks everything cheap before downloading
     scratch = Path(tempfile.mkdtemp(prefix=".wheels-", dir=_bundles_dir(options)))
     try:
@@ -160,6 +162,7 @@ def write_bundle(spec, options: BundleOptions, progress: Optional[Progress] = No
                                     bundle.target.python, bundle.target.describe())
         bundle, files = plan_bundle(spec, options, wheels)
         replace_dir(bundle.path, files)
+        record(Path(options.out), dirs=[f"bundles/{options.machine}"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     say(f"Wrote {bundle.path} ({len(bundle.files)} files, {len(bundle.wheels)} wheels)")

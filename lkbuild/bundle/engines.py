@@ -46,7 +46,7 @@ class DoraPart:
         for rel, data in generated.items():
             # Only what runs on this machine: not other machines' entrypoints, not the one-computer
             # dataflow for `dora run`, not the daemon scripts (run.sh starts the daemon in a bundle).
-            if not (rel == "dataflow.yaml" or rel in mine or rel.startswith("lk_runtime/")):
+            if not (rel == "dataflow.yaml" or rel in mine):
                 continue
             if sys.executable.encode() in data:
                 raise ConfigError(f"internal: the dora files for machine '{machine}' name this computer's "

@@ -1,7 +1,8 @@
 """The Python sources a bundle carries: the user's modules, lkbuild's user API, and lk_runtime.
 
-Inside a bundle everything importable lives under ``app/src`` (user modules and ``lkbuild``) and
-``app/lk_runtime``; the components' recorded import roots are moved there (``relocate``).
+Inside a bundle everything importable lives under ``app/src``: the user modules, and ``lkbuild`` (its API and
+the whole runtime, ``lkbuild/runtime_stubs/lk_runtime``, carried once and imported under that one name by
+the API and every entrypoint); the components' recorded import roots are moved there (``relocate``).
 """
 from __future__ import annotations
 
@@ -158,12 +159,12 @@ def api_files() -> Dict[str, bytes]:
 
 
 def runtime_files() -> Dict[str, bytes]:
-    """{bundle path: bytes} of lk_runtime, copied as the top-level package ``app/lk_runtime``."""
+    """{bundle path: bytes} of the whole lk_runtime, where the API's own imports of it also live."""
     spec = importlib.util.find_spec("lkbuild.runtime_stubs.lk_runtime")
     base = Path(spec.origin).parent
     files = {}
     for path in sorted(base.rglob("*.py")):
         if _SKIP_DIRS.intersection(path.relative_to(base).parts):
             continue
-        files[f"app/lk_runtime/{path.relative_to(base).as_posix()}"] = path.read_bytes()
+        files[f"{SRC}/lkbuild/runtime_stubs/lk_runtime/{path.relative_to(base).as_posix()}"] = path.read_bytes()
     return files

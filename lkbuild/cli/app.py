@@ -49,7 +49,19 @@ class App:
         return load_system(target, self.cwd, strict_imports=strict_imports)
 
     def use_inspect_cache(self, cache_dir: Optional[Path] = None) -> None:
-        """Keep what the inspector reads from sources under ``cache_dir`` (default .lk_build/cache/inspect)."""
-        from ..inspect import use_directory
+        """Keep what the inspector reads from sources under ``cache_dir`` (default .lk_build/cache/inspect).
 
-        use_directory(cache_dir or self.cwd / INSPECT_CACHE)
+        The cache lives in a build directory; where that directory is not lkbuild's to write into (see
+        ``output.check_out_dir``), facts are kept in memory only.
+        """
+        from ..errors import ConfigError
+        from ..inspect import use_directory
+        from ..output import claim_build_dir
+
+        directory = self.cwd / (cache_dir or INSPECT_CACHE)  # absolute: the cache outlives a chdir
+        try:
+            claim_build_dir(directory.parent.parent, self.cwd)
+        except ConfigError:
+            use_directory(None)
+            return
+        use_directory(directory)

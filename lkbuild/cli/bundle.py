@@ -43,6 +43,10 @@ def bundle(app, system, machine, engine, offline, build, save, base_image, platf
     from ..bundle import BundleOptions, build_image, save_image, write_bundle
     from ..tools.docker import Docker, build_progress
 
+    from ..output import check_out_dir
+    from .options import system_files
+
+    check_out_dir(out, app.cwd, system_files(system))  # before anything is written
     loaded = app.load_system(system)
     spec = loaded.spec()
     options = BundleOptions(machine=machine, engine=engine, offline=offline, platform=platform, python=python,

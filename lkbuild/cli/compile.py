@@ -1,11 +1,12 @@
 """``lkbuild compile``: generate an engine's files under the build directory."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import click
 
-from .options import engine_option, out_option, strict_imports_option, system_argument
+from .options import engine_option, out_option, strict_imports_option, system_argument, system_files
 
 
 def compile_system(app, system, engine, out, strict_imports: bool = False):
@@ -14,6 +15,9 @@ def compile_system(app, system, engine, out, strict_imports: bool = False):
 
     from ..engines import get_engine
 
+    from ..output import check_out_dir
+
+    check_out_dir(out, app.cwd, system_files(system))  # before anything is written
     existed = Path(out).exists()
     try:
         loaded = app.load_system(system, strict_imports=strict_imports, cache_dir=Path(out) / "cache" / "inspect")
@@ -33,9 +37,10 @@ def compile_system(app, system, engine, out, strict_imports: bool = False):
 def write_makefile(spec, out, target=None) -> None:
     """The top-level build Makefile: per machine bundle-M, image-M, save-M, up-M; run; clean."""
     from ..generators import make
-    from ..output import write_tree
+    from ..output import write_generated
 
-    write_tree(out, make.generate(spec, {"out": str(out), "system": target or ""}))
+    write_generated(out, make.generate(spec, {"out": str(out), "system": target or "",
+                                              "project": os.path.abspath(os.getcwd())}))
 
 
 @click.command("compile")

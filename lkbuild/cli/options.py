@@ -6,6 +6,12 @@ import click
 system_argument = click.argument("system", required=False, metavar="[SYSTEM]")
 
 
+def system_files(system) -> list:
+    """The source file a SYSTEM argument names (``path/robot.py[:attr]``), if any: no build may hold it."""
+    path = (system or "").partition(":")[0]
+    return [path] if path.endswith(".py") else []
+
+
 def engine_option(default=None):
     return click.option(
         "-e", "--engine", default=default, metavar="ENGINE",

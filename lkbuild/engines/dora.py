@@ -1,7 +1,7 @@
 """The dora engine: compile a system to a dora-rs dataflow; run it on one machine or on several.
 
-* ``compile`` writes ``.lk_build/dora/`` (``dataflow.yaml``, ``nodes/``, ``lk_runtime/``,
-  ``machines/*.sh``) and ``.lk_build/system.json``; returns the path of ``dataflow.yaml``.
+* ``compile`` writes ``.lk_build/dora/`` (``dataflow.yaml``, ``nodes/``, ``machines/*.sh``) and
+  ``.lk_build/system.json``; returns the path of ``dataflow.yaml``.
 * ``launch`` runs it: ``dora run`` (one machine, no coordinator), ``coordinator_addr=`` (``dora start
   --attach`` on a running coordinator; prints the daemon command for each machine) or
   ``local_cluster=True`` (a coordinator and one daemon per machine on 127.0.0.1, all stopped after).
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import LkbuildError, ToolError, ToolFailedError
+from ..output import write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
 from ..graph.plan import run_plan
-from ..output import write_tree
 from ..tools import tail
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
 from .base import Engine
@@ -32,7 +32,8 @@ from .run import LaunchOptions, RunResult
 
 log = logging.getLogger("lkbuild.dora")
 
-PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
+PRUNED = ("",)  # a compile owns every file it generates here: what it no longer generates goes
+SCRATCH = ("logs", "out", "home", "cluster")  # dora's logs and state: kept until `lkbuild clean`
 
 
 class DoraEngine(Engine):
@@ -59,7 +60,7 @@ class DoraEngine(Engine):
         spec = self.checked_spec(system)
         files = self.generate(spec)  # everything rendered before anything is written
         write_system_json(self.out_dir, spec)
-        write_tree(self.dora_dir, files, prune=PRUNED)
+        write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH)
         return self.dora_dir / "dataflow.yaml"
 
     def validate(self, system) -> Tuple[bool, List[str]]:

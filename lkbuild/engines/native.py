@@ -5,13 +5,14 @@ so whatever runs natively also runs on dora and ROS 2.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
 from ..errors import ComponentError, ConfigError
 from ..graph import SystemSpec
 from ..graph.plan import node_plan
-from ..output import write_tree
+from ..output import claim_build_dir, write_generated
 from ..runtime_stubs.lk_runtime import build, host, record
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
 from .base import Engine
@@ -19,7 +20,9 @@ from .run import LaunchOptions, RunResult
 
 
 def write_system_json(out_dir: Path, spec: SystemSpec) -> Path:
-    write_tree(out_dir, {"system.json": spec.to_json().encode()})
+    """Claim the build directory for ``spec`` (``output.claim_build_dir``), then write the IR into it."""
+    claim_build_dir(out_dir, os.getcwd(), spec)
+    write_generated(out_dir, {"system.json": spec.to_json().encode()})
     return Path(out_dir) / "system.json"
 
 

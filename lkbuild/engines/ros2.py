@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..errors import ToolFailedError
-from ..output import write_tree
+from ..output import write_generated
 from ..tools import Process
 from ..tools.colcon import Colcon, tree_digest
-from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files
+from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files, workspace_problem
 from .base import Engine
 from .native import write_system_json
 from .report import Report
@@ -51,6 +51,9 @@ class Ros2Engine(Engine):
                 ports = ", ".join(sorted(f"{c.name}.{p.name}" for c in spec.components
                                          for p in (*c.inputs, *c.outputs) if rosmsg.type_name(p.annotation) == name))
                 found.append(f"{ports or 'a port'} carries the ROS message {name}, but {exc}.")
+        workspace = workspace_problem(self.workspace)  # before anything is written or built
+        if workspace:
+            found.append(workspace)
         for machine in spec.machines:
             if machine.name == spec.name:
                 found.append(f"machine '{machine.name}' has the system's name; its launch file would replace "
@@ -63,8 +66,9 @@ class Ros2Engine(Engine):
 
         spec = self.checked_spec(system)
         files = ros2.generate(spec)
-        write_tree(self.workspace, files, prune=[f"src/{spec.name}"])
-        write_system_json(self.out_dir, spec)
+        write_system_json(self.out_dir, spec)  # first: it checks that the build directory is lkbuild's
+        # Every package under src/ is generated: another system's package left there would be built too.
+        write_generated(self.workspace, files, prune=["src"], scratch=["build", "install", "log"])
         return self.workspace / "src" / spec.name / "launch" / f"{spec.name}.launch.py"
 
     def build(self, spec, env=None) -> bool:

@@ -19,30 +19,102 @@ SHM = Path("/dev/shm")
 SHM_PREFIXES = ("fastrtps_", "fastdds_", "sem.fastrtps_", "sem.fastdds_")
 # Domain ids that keep every participant's ports valid (ROS 2 docs): 0-101.
 DOMAIN_IDS = range(1, 102)
-# Sourcing the workspace's setup script is exactly what `ros2 run` users do; then the command replaces sh.
-_SOURCED = '. "$1" && shift && exec "$@"'
+# colcon's environment hooks: (operation, variable, value) per line of a package's .dsv files.
+_PREPEND = ("prepend-non-duplicate", "prepend-non-duplicate-if-exists")
+_APPEND = ("append-non-duplicate", "append-non-duplicate-if-exists")
+# What a ROS 2 workspace's path cannot hold, and why (each checked with colcon + setuptools + rclpy).
+WORKSPACE_PATH_LIMITS = {
+    os.pathsep: "ROS 2 finds packages through PYTHONPATH and AMENT_PREFIX_PATH, lists separated by "
+                f"'{os.pathsep}' that cannot hold one",
+    "$": "setuptools, which colcon builds the package with, expands '$NAME' in install paths",
+    "\n": "the ROS 2 tools read paths line by line",
+}
 
 
-class Workspace(Tool):
-    """Starts commands with a colcon workspace's ``install/setup.sh`` sourced (through ``/bin/sh``)."""
+def workspace_problem(root: Path) -> Optional[str]:
+    """Why a workspace at ``root`` cannot be built or run, or None."""
+    path = str(Path(root).absolute())
+    for char, why in WORKSPACE_PATH_LIMITS.items():
+        if char in path:
+            return (f"the ROS 2 workspace {path} cannot be used: its path holds {char!r} and {why}. "
+                    f"Move the project, or give --out a path without {char!r}.")
+    return None
 
-    name = "sh"
-    how_to_install = "A POSIX shell (/bin/sh) is required."
+
+class Workspace:
+    """Starts commands in a built colcon workspace's environment, as ``install/setup.sh`` would set it.
+
+    The environment is read from the packages' colcon hooks (``share/<pkg>/package.dsv``) instead of by
+    sourcing ``setup.sh``: colcon's shell scripts break on a quote, ``$`` or space in the workspace's path,
+    while the hooks are plain data. The command then runs with no shell between.
+    """
 
     def __init__(self, root: Path, env: Optional[Mapping[str, str]] = None):
-        super().__init__(env)
         self.root = Path(root)
+        self.env = env
 
-    def executable(self) -> str:
-        return shutil.which("sh") or "/bin/sh"
+    def environment(self, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+        """``runtime_environment(extra)`` with every installed package's hooks applied."""
+        problem = workspace_problem(self.root)
+        if problem:
+            from ..errors import ConfigError
 
-    def verify(self) -> str:
-        return str(self.root / "install" / "setup.sh")
+            raise ConfigError(problem)
+        env = runtime_environment({**(self.env or {}), **(extra or {})})
+        install = self.root.absolute() / "install"
+        for dsv in sorted(install.glob("*/share/*/package.dsv")):
+            prefix = dsv.parents[2]
+            if dsv.parent.name == prefix.name:  # install/<pkg>/share/<pkg>/package.dsv
+                _apply_hooks(env, prefix, dsv, depth=0)
+        env["COLCON_PREFIX_PATH"] = _prepended(env.get("COLCON_PREFIX_PATH", ""), str(install))
+        return env
 
     def start_sourced(self, argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None) -> Process:
-        setup = self.root / "install" / "setup.sh"
-        return self.start(["-c", _SOURCED, "lkbuild-ros2", str(setup), *argv], cwd=self.root,
-                          env=runtime_environment(env), log_path=log_path)
+        """Start ``argv`` (an installed executable, or ``ros2``) in the workspace's environment."""
+        return _Program(str(argv[0])).start(list(argv[1:]), cwd=self.root, env=self.environment(env),
+                                             log_path=log_path)
+
+
+class _Program(Tool):
+    """A command given by its path (an executable the workspace installed)."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.name = Path(path).name
+
+    def executable(self) -> str:
+        return self.path
+
+
+def _apply_hooks(env: Dict[str, str], prefix: Path, dsv: Path, depth: int) -> None:
+    """Apply one colcon .dsv file to ``env``; ``source`` lines naming other .dsv files are followed."""
+    if depth > 8 or not dsv.is_file():
+        return
+    for line in dsv.read_text(errors="replace").splitlines():
+        kind, _, rest = line.partition(";")
+        if kind == "source":
+            if rest.endswith(".dsv"):
+                _apply_hooks(env, prefix, prefix / rest, depth + 1)
+            continue  # the .sh/.bash/.ps1 twins of the same hook
+        name, _, values = rest.partition(";")
+        if not name:
+            continue
+        for value in values.split(";") if values else [""]:
+            path = str(prefix / value) if value and not os.path.isabs(value) else (value or str(prefix))
+            if kind.endswith("-if-exists") and not os.path.exists(path):
+                continue
+            if kind in _PREPEND:
+                env[name] = _prepended(env.get(name, ""), path)
+            elif kind in _APPEND:
+                env[name] = os.pathsep.join([p for p in env.get(name, "").split(os.pathsep) if p and p != path]
+                                            + [path])
+            elif kind == "set" or (kind == "set-if-unset" and not env.get(name)):
+                env[name] = path if value else ""
+
+
+def _prepended(current: str, path: str) -> str:
+    return os.pathsep.join([path] + [p for p in current.split(os.pathsep) if p and p != path])
 
 
 class Ros2Cli(Tool):

@@ -51,5 +51,5 @@ def test_engines_bundles_do_not_support_are_refused(spec, tmp_path):
     from lkbuild.bundle import BundleOptions, write_bundle
 
     with pytest.raises(ConfigError, match=r"Bundles support the engines: dora, ros2\. Received: engine='native'"):
-        write_bundle(spec, BundleOptions(machine="nuc", engine="native", out=tmp_path))
+        write_bundle(spec, BundleOptions(machine="nuc", engine="native", out=tmp_path / "out"))
     assert not (tmp_path / "bundles" / "nuc").exists()

@@ -16,7 +16,7 @@ from lkbuild.tools.docker import Hadolint
 def test_dockerfile_passes_hadolint(spec, tmp_path, monkeypatch, offline):
     # No download: the Dockerfile does not depend on which wheels there are.
     monkeypatch.setattr("lkbuild.tools.pip.Pip.download", lambda self, *a, **k: [])
-    bundle = write_bundle(spec, BundleOptions(machine="jetson", out=tmp_path, offline=offline))
+    bundle = write_bundle(spec, BundleOptions(machine="jetson", out=tmp_path / "out", offline=offline))
     findings = Hadolint().findings(bundle.path / "Dockerfile")
     assert [f for f in findings if f["level"] == "error"] == []
     assert [f for f in findings if f["level"] == "warning"] == []
@@ -24,7 +24,7 @@ def test_dockerfile_passes_hadolint(spec, tmp_path, monkeypatch, offline):
 
 def test_dockerfile_installs_offline_into_a_venv_as_a_non_root_user(spec, tmp_path, monkeypatch):
     monkeypatch.setattr("lkbuild.tools.pip.Pip.download", lambda self, *a, **k: [])
-    bundle = write_bundle(spec, BundleOptions(machine="jetson", out=tmp_path, offline=True,
+    bundle = write_bundle(spec, BundleOptions(machine="jetson", out=tmp_path / "out", offline=True,
                                               base_image="debian:bookworm-slim"))
     text = (bundle.path / "Dockerfile").read_text()
     assert text.count("FROM debian:bookworm-slim") == 2
@@ -35,7 +35,7 @@ def test_dockerfile_installs_offline_into_a_venv_as_a_non_root_user(spec, tmp_pa
 
 
 def test_run_sh_is_valid_sh_and_refuses_unknown_commands(spec, tmp_path):
-    bundle = write_bundle(spec, BundleOptions(machine="jetson", out=tmp_path, coordinator_addr="10.0.0.5:7000"))
+    bundle = write_bundle(spec, BundleOptions(machine="jetson", out=tmp_path / "out", coordinator_addr="10.0.0.5:7000"))
     run_sh = bundle.path / "run.sh"
     assert run_sh.stat().st_mode & 0o111
     subprocess.run(["sh", "-n", str(run_sh)], check=True)
@@ -48,7 +48,7 @@ def test_run_sh_is_valid_sh_and_refuses_unknown_commands(spec, tmp_path):
 
 
 def test_bundle_makefile_targets(spec, tmp_path):
-    bundle = write_bundle(spec, BundleOptions(machine="nuc", out=tmp_path))
+    bundle = write_bundle(spec, BundleOptions(machine="nuc", out=tmp_path / "out"))
     done = subprocess.run([shutil.which("make"), "-n", "-C", str(bundle.path), "image", "save", "load", "up",
                            "selftest", "verify"], capture_output=True, text=True, check=True, env=outside_make())
     lines = done.stdout.splitlines()

@@ -10,7 +10,7 @@ from lkbuild.bundle import BundleOptions, write_bundle
 
 
 def test_ros2_bundle_holds_only_the_machines_node_and_launch_file(spec, tmp_path):
-    bundle = write_bundle(spec, BundleOptions(machine="nuc", engine="ros2", out=tmp_path))
+    bundle = write_bundle(spec, BundleOptions(machine="nuc", engine="ros2", out=tmp_path / "out"))
     files = sorted(p.relative_to(bundle.path).as_posix() for p in bundle.path.rglob("*") if p.is_file())
     package = "app/ros2/src/robot"
     assert f"{package}/robot_lkbuild/node_nuc.py" in files
@@ -29,7 +29,7 @@ def test_ros2_bundle_holds_only_the_machines_node_and_launch_file(spec, tmp_path
 
 
 def test_ros2_selftest_builds_the_components_with_real_rclpy(spec, tmp_path):
-    bundle = write_bundle(spec, BundleOptions(machine="nuc", engine="ros2", out=tmp_path))
+    bundle = write_bundle(spec, BundleOptions(machine="nuc", engine="ros2", out=tmp_path / "out"))
     venv = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{venv}{os.pathsep}{os.environ['PATH']}", AMENT_PREFIX_PATH=str(venv.parent))
     done = subprocess.run(["sh", "run.sh", "selftest"], cwd=bundle.path, capture_output=True, text=True, env=env)

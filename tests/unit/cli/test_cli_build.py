@@ -131,7 +131,8 @@ def test_clean_refuses_a_directory_lkbuild_did_not_make(project):
     (project.root / "photos" / "cat.jpg").write_bytes(b"meow")
     result = project.run("clean", "-o", "photos", code=2)
     assert result.stderr == (
-        "Error: photos does not look like an lkbuild build directory (no system.json); refusing to delete it.\n"
+        "Error: refusing to clean 'photos': lkbuild did not make it (there is no .lkbuild-files in it); nothing "
+        "was deleted. Remove it yourself if you are sure.\n"
     )
     assert (project.root / "photos" / "cat.jpg").read_bytes() == b"meow"
 

@@ -45,13 +45,12 @@ def test_the_registry_knows_the_dora_engine(tmp_path):
     assert isinstance(get_engine("dora", out_dir=tmp_path), DoraEngine)
 
 
-def test_compile_writes_the_dataflow_entrypoints_runtime_and_ir(engine, tmp_path):
+def test_compile_writes_the_dataflow_entrypoints_and_ir(engine, tmp_path):
     path = engine.compile(chain())
     build = tmp_path / ".lk_build"
     assert path == build / "dora" / "dataflow.yaml"
     assert (build / "system.json").exists()
     assert (build / "dora" / "nodes" / "a.py").exists() and (build / "dora" / "nodes" / "b.py").exists()
-    assert (build / "dora" / "lk_runtime" / "dora_node.py").exists()
     assert f"{(build / 'dora').resolve()}/nodes/a.py" in path.read_text()
 
 

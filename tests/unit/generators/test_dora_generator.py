@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import runpy
-from importlib import resources
 
 import pytest
 import yaml
@@ -161,20 +160,14 @@ def test_generation_is_deterministic():
     assert first == second
     assert sorted(first) == sorted([
         "dataflow.yaml", "dataflow.local.yaml", "nodes/jetson.py", "nodes/nuc.py",
-        "machines/jetson.sh", "machines/nuc.sh", *[f"lk_runtime/{n}" for n in runtime_names()]])
+        "machines/jetson.sh", "machines/nuc.sh"])
 
 
-def runtime_names():
-    package = resources.files("lkbuild.runtime_stubs.lk_runtime")
-    return sorted(p.name for p in package.iterdir() if p.name.endswith(".py"))
-
-
-def test_lk_runtime_is_copied_byte_for_byte_including_the_dora_adapter():
+def test_entrypoints_import_the_runtime_by_lkbuilds_own_name_and_no_copy_is_made():
+    """One runtime module, one message registry: the one lkbuild's API (``lkbuild.message``) registers in."""
     files = generator.generate(robot(), OPTIONS)
-    package = resources.files("lkbuild.runtime_stubs.lk_runtime")
-    assert "dora_node.py" in runtime_names()
-    for name in runtime_names():
-        assert files[f"lk_runtime/{name}"] == (package / name).read_bytes()
+    assert not any(path.endswith("codec.py") for path in files)
+    assert "    from lkbuild.runtime_stubs.lk_runtime import dora_node\n" in files["nodes/jetson.py"].decode()
 
 
 def test_the_entrypoint_embeds_the_node_plan_exactly_even_with_hostile_strings(tmp_path):

@@ -67,7 +67,6 @@ def files():
 def test_the_package_layout_is_a_colcon_ament_python_package(files):
     for path in ("package.xml", "setup.py", "setup.cfg", "resource/robot", "README.md",
                  "robot_lkbuild/__init__.py", "robot_lkbuild/node_vision.py", "robot_lkbuild/node_compute.py",
-                 "robot_lkbuild/lk_runtime/host.py", "robot_lkbuild/lk_runtime/ros2_node.py",
                  "config/params.yaml", "launch/robot.launch.py", "launch/jetson.launch.py", "launch/nuc.launch.py",
                  "test/test_package.py"):
         assert f"src/robot/{path}" in files, path
@@ -162,9 +161,11 @@ def test_unplaced_nodes_get_only_the_system_launch_file():
     assert sorted(p for p in files if "/launch/" in p) == ["src/robot/launch/robot.launch.py"]
 
 
-def test_the_runtime_copy_is_byte_for_byte(files):
-    for name, data in ros2.runtime_files().items():
-        assert files[f"src/robot/robot_lkbuild/lk_runtime/{name}"] == data
+def test_the_package_carries_no_copy_of_the_runtime_and_imports_it_by_lkbuilds_name(files):
+    """One runtime module, one message registry: the one lkbuild's API (``lkbuild.message``) registers in."""
+    assert not any(path.endswith("codec.py") for path in files)
+    body = files["src/robot/robot_lkbuild/node_vision.py"].decode()
+    assert "from lkbuild.runtime_stubs.lk_runtime import ros2_node\n" in body
 
 
 class Labelled(Component):
@@ -234,7 +235,6 @@ def test_each_entrypoint_imports_the_ros_message_classes_its_ports_carry_as_sour
         files["src/posebot/posebot_lkbuild/node_brain.py"].decode()
     plain = ros2.generate(robot())["src/robot/robot_lkbuild/node_vision.py"].decode()
     assert "MESSAGES = {\n}" in plain and "_msgs" not in plain.split("PLAN =")[0]
-    assert "lk_runtime/rosmsg.py" in "".join(files)
 
 
 @pytest.mark.parametrize("name", ["geometry_msgs/msg/Pose as os; import os", "os/msg/system()", "a/srv/B",
