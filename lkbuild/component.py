@@ -5,29 +5,16 @@ import base64
 import dataclasses
 import inspect
 import math
-import os
 import re
-import sys
 import threading
 from typing import Any, Dict, Optional, Tuple
 
 from .errors import GraphError, Location
+from .errors import user_location as _user_location
 from .node import Node
 
 DEFAULT_RATE_HZ = 10.0
-_LKBUILD_DIR = os.path.dirname(os.path.abspath(__file__))
 _building = threading.local()
-
-
-def _user_location(skip_dirs=(_LKBUILD_DIR,)) -> Optional[Location]:
-    """The first stack frame outside lkbuild: where the user wrote the call."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(skip_dirs) and not path.startswith("<frozen"):
-            return Location(path, frame.f_lineno)
-        frame = frame.f_back
-    return None
 
 
 def _snake(name: str) -> str:
@@ -128,10 +115,14 @@ def _normalize_outputs(value, cls_name: str) -> Tuple[Tuple[str, ...], Dict[str,
     if isinstance(value, dict):
         return tuple(value), dict(value)
     if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        repeated = sorted({v for v in value if list(value).count(v) > 1})
+        if repeated:
+            raise GraphError(f"{cls_name}.outputs names {', '.join(repr(r) for r in repeated)} more than once; "
+                             "give each output its own name.", code="LK252")
         return tuple(value), {}
     raise GraphError(
         f"{cls_name}.outputs must be a name, a tuple of names or a dict name -> type. "
-        f"Received: outputs={value!r}"
+        f"Received: outputs={value!r}", code="LK252",
     )
 
 
@@ -202,6 +193,7 @@ class Component(metaclass=ComponentMeta):
         self.rate_hz = self._pick_rate(rate_hz)
         self._lk_wiring: Dict[str, OutputPort] = {}
         self._lk_input_names, self._lk_required = _forward_signature(cls)
+        _check_queues(cls, self._lk_input_names)
         self._lk_output_ports = _Ports(self, cls._lk_outputs, "output", OutputPort)
         self.inputs = _Ports(self, self._lk_input_names, "input", InputPort)
 
@@ -216,10 +208,11 @@ class Component(metaclass=ComponentMeta):
             return config_cls()
         if isinstance(config, dict):
             try:
-                return config_cls(**config)
+                config = config_cls(**config)
             except TypeError as exc:
-                raise GraphError(f"Component '{self.name}': bad config {config!r}: {exc}") from None
+                raise GraphError(f"Component '{self.name}': bad config {config!r}: {exc}", code="LK251") from None
         if isinstance(config, config_cls):
+            _check_config_types(self.name, config)
             return config
         raise GraphError(
             f"Component '{self.name}': config must be a {config_cls.__qualname__} or a dict. "
@@ -229,8 +222,10 @@ class Component(metaclass=ComponentMeta):
     def _pick_rate(self, rate_hz) -> float:
         if rate_hz is None:
             rate_hz = getattr(self.config, "rate_hz", None) or type(self).rate_hz
-        if isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, float)) or not rate_hz > 0:
-            raise GraphError(f"Component '{self.name}': rate_hz must be a positive number. Received: {rate_hz!r}")
+        if (isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, float)) or not rate_hz > 0
+                or not math.isfinite(rate_hz)):
+            raise GraphError(f"Component '{self.name}': rate_hz must be a positive, finite number of firings per "
+                             f"second. Received: rate_hz={rate_hz!r}", code="LK250")
         return float(rate_hz)
 
     # -- lifecycle (override) ----------------------------------------------------------------------
@@ -310,7 +305,58 @@ class Component(metaclass=ComponentMeta):
         return f"<{type(self).__name__} '{self.name}'>"
 
 
+# Config fields checked against their annotation: the plain types a robot's settings are made of.
+_PLAIN_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+QUEUE_KEYS = ("size", "policy")
+
+
+def _check_config_types(name: str, config) -> None:
+    """A Config field annotated ``int`` (float, str, bool) must hold one: a typo fails here, not on a robot."""
+    for f in dataclasses.fields(config):
+        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", None)
+        accepted = _PLAIN_TYPES.get(annotation)
+        value = getattr(config, f.name)
+        if accepted is None or value is None:
+            continue
+        if isinstance(value, accepted) and (annotation == "bool" or not isinstance(value, bool)):
+            continue
+        raise GraphError(
+            f"Component '{name}': Config field '{f.name}' is annotated {annotation}. "
+            f"Received: {f.name}={value!r} (of type {type(value).__name__})", code="LK251",
+        )
+
+
+def _check_queues(cls, inputs: Tuple[str, ...]) -> None:
+    """``input_queues`` names real inputs and says only ``size`` and ``policy``; values are checked by the IR."""
+    queues = getattr(cls, "input_queues", None)
+    if queues is None:
+        return
+    example = 'input_queues = {"image": {"size": 2, "policy": "drop_oldest"}}'
+    if not isinstance(queues, dict):
+        raise GraphError(f"{cls.__name__}.input_queues must be a dict input -> {{size, policy}}, e.g. {example}. "
+                         f"Received: input_queues={queues!r}", code="LK240")
+    for port, settings in queues.items():
+        if port not in inputs:
+            raise GraphError(f"{cls.__name__}.input_queues names input '{port}', which forward() does not take. "
+                             f"Its inputs: {', '.join(inputs) or 'none'}.", code="LK240")
+        if not isinstance(settings, dict):
+            raise GraphError(f"{cls.__name__}.input_queues['{port}'] must be a dict such as "
+                             f"{{\"size\": 2, \"policy\": \"drop_oldest\"}}. Received: {settings!r}", code="LK240")
+        unknown = sorted(set(settings) - set(QUEUE_KEYS))
+        if unknown:
+            raise GraphError(f"{cls.__name__}.input_queues['{port}']: unknown key {unknown[0]!r}; "
+                             f"the keys are {', '.join(QUEUE_KEYS)}.", code="LK240")
+
+
 _signature_cache: Dict[type, Tuple[Tuple[str, ...], frozenset]] = {}
+
+
+def _source_location(obj) -> Optional[Location]:
+    """Where a class or function is defined (its first line), when Python can find its source."""
+    try:
+        return Location(inspect.getsourcefile(obj) or "", inspect.getsourcelines(obj)[1])
+    except (OSError, TypeError):
+        return None
 
 
 def _forward_signature(cls) -> Tuple[Tuple[str, ...], frozenset]:
@@ -318,13 +364,14 @@ def _forward_signature(cls) -> Tuple[Tuple[str, ...], frozenset]:
         return _signature_cache[cls]
     forward = cls.forward
     if forward is Component.forward:
-        raise GraphError(f"{cls.__name__} has no forward() method; a Component must define forward().")
+        raise GraphError(f"{cls.__name__} has no forward() method; a Component must define forward().",
+                         _source_location(cls), code="LK254")
     names, required = [], set()
     for p in list(inspect.signature(forward).parameters.values())[1:]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise GraphError(
                 f"{cls.__name__}.forward() takes {'*' if p.kind == p.VAR_POSITIONAL else '**'}{p.name}: "
-                "ports cannot be known. Name every input as a parameter."
+                "ports cannot be known. Name every input as a parameter.", _source_location(forward), code="LK254",
             )
         names.append(p.name)
         if p.default is p.empty:

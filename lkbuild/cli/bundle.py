@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .options import out_option, system_argument
+from .options import check_out_dir, out_option, system_argument
 
 
 @click.command()
@@ -43,6 +43,7 @@ def bundle(app, system, machine, engine, offline, build, save, base_image, platf
     from ..bundle import BundleOptions, build_image, save_image, write_bundle
     from ..tools.docker import Docker, build_progress
 
+    check_out_dir(out)
     loaded = app.load_system(system)
     spec = loaded.spec()
     options = BundleOptions(machine=machine, engine=engine, offline=offline, platform=platform, python=python,

@@ -18,6 +18,8 @@ def clean(out):
     if not path.exists():
         click.echo(f"Nothing to clean: {out} does not exist.")
         return
+    if not path.is_dir():
+        raise UserError(f"--out {out}: is not a directory (a file of that name exists); refusing to delete it.")
     if not (path / "system.json").is_file() and path.name != ".lk_build":
         raise UserError(f"{out} does not look like an lkbuild build directory (no system.json); "
                         "refusing to delete it.")

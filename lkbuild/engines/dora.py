@@ -26,6 +26,7 @@ from ..runtime_stubs.lk_runtime.dora_node import FAILURE_MARK, LOST_MARK, RUN_EN
 from ..generators.dora import LOCAL_DATAFLOW
 from ..tools import tail
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
+from ..graph import SystemSpec
 from .base import Engine
 from .native import RunResult, read_system_json, write_system_json
 
@@ -129,6 +130,8 @@ class DoraEngine(Engine):
         return result
 
     def _spec(self, system, dataflow: Path):
+        if isinstance(system, SystemSpec):
+            return system  # the IR the caller built (and compiled): not read back
         system_json = dataflow.parent.parent / "system.json"
         if system_json.exists():
             return read_system_json(system_json)

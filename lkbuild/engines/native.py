@@ -43,6 +43,18 @@ def read_system_json(path) -> SystemSpec:
         raise ConfigError(f"cannot read {path}: {exc.strerror}. Run `lkbuild compile` first.") from None
 
 
+def refuse_stand_ins(system) -> None:
+    """A system read with stand-ins for missing modules cannot run in this process."""
+    missing = getattr(system, "stand_ins", ())
+    if missing:
+        raise ConfigError(
+            f"cannot run system '{system.name}' natively: module{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not installed here (lkbuild read the "
+            "system with stand-ins). Install them to run it here, or launch it on the machines that have "
+            "them (lkbuild bundle --machine NAME)."
+        )
+
+
 def as_component_error(exc: ComponentFailure) -> ComponentError:
     return ComponentError(exc.component, exc.node, exc.machine, exc.phase, exc.traceback_text)
 
@@ -89,15 +101,11 @@ class NativeEngine(Engine):
             raise ConfigError(f"the native engine does not take {', '.join(sorted(unknown))}.")
         if iterations is not None and iterations < 0:
             raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
-        missing = getattr(system, "stand_ins", ())
-        if missing:
-            raise ConfigError(
-                f"cannot run system '{system.name}' natively: module{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not installed here (lkbuild read the "
-                "system with stand-ins). Install them to run it here, or launch it on the machines that have "
-                "them (lkbuild bundle --machine NAME)."
-            )
-        spec = read_system_json(config_path) if config_path else self.checked_spec(system)
+        refuse_stand_ins(system)
+        if isinstance(system, SystemSpec):
+            spec = system  # the IR the caller built (and compiled): not read back
+        else:
+            spec = read_system_json(config_path) if config_path else self.checked_spec(system)
         plan = placed_plan(spec)
         instances = build_instances(plan)
         rosmsg.register_components(instances.values())  # ports annotated with a ROS message class

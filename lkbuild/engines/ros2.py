@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..errors import ComponentError, ConfigError, ToolFailedError
+from ..graph import SystemSpec
 from ..output import write_tree
 from ..runtime_stubs.lk_runtime.ros2_node import FAILURE_MARK, SUMMARY_MARK
 from ..tools import Process
@@ -171,6 +172,8 @@ class Ros2Engine(Engine):
         self._supervise(processes, duration, timeout)
 
     def _spec(self, system, config_path):
+        if isinstance(system, SystemSpec):
+            return system  # the IR the caller built (and compiled): not rebuilt
         system_json = self.out_dir / "system.json"
         if system is None and system_json.is_file():
             return read_system_json(system_json)

@@ -42,8 +42,8 @@ def test_a_valid_chain_has_no_problems():
 def test_every_problem_is_reported_at_once():
     spec = system(
         [
-            comp("camera"),
-            comp("camera", outputs=("out:float",)),              # duplicate name
+            comp("camera", outputs=("out:float",)),
+            comp("spare"), comp("spare"),                         # duplicate name
             comp("detector", ["image:str", "odom"]),              # type mismatch; odom unconnected
             comp("fuse", ["a", "b"]),                             # a wired twice
             comp("bad-name", ["x?"], outputs=("out put",)),       # invalid names
@@ -60,7 +60,7 @@ def test_every_problem_is_reported_at_once():
     assert spec.validate() == [
         "System name 'Robot' is not valid for every target: use lowercase letters, digits and '_', starting with "
         "a letter (it becomes a ROS 2 package name), and not 'test'.",
-        "2 components are named 'camera'; give each a unique name (name=...).",
+        "2 components are named 'spare'; give each a unique name (name=...).",
         "component name 'bad-name' is not valid for every target (dora node ids, ROS 2 node and topic names): "
         "use letters, digits and '_', starting with a letter.",
         "component 'bad-name': port name 'out put' is not valid; use letters, digits and '_', starting with a letter.",
@@ -147,7 +147,7 @@ def test_target_names_and_queue_settings_are_checked():
     assert found[0].startswith("System name 'test' is not valid for every target")
     assert found[1].startswith("component name '_cam' is not valid for every target")
     assert "component 'q' input 'x': queue policy 'lifo' is not one of drop_oldest, backpressure." in found
-    assert "component 'q' input 'x': queue size must be at least 1." in found
+    assert "component 'q' input 'x': queue size must be a whole number of messages, at least 1. Received: size=0" in found
     assert ("node name 'my node' is not valid for every target: use letters, digits and '_', starting with a "
             "letter.") in found
     assert len(found) == 5
