@@ -1,14 +1,14 @@
 """``Component``: the atomic unit of a robot program, and the port handles used to wire it."""
 from __future__ import annotations
 
-import base64
-import dataclasses
 import inspect
 import math
 import re
 import threading
 from typing import Any, Dict, Optional, Tuple
 
+from .construction import encode_construction  # noqa: F401  (re-exported; it lives beside the record it reads)
+from .declarations import check_config_types, check_queues, normalize_outputs
 from .errors import GraphError, Location
 from .errors import user_location as _user_location
 from .node import Node
@@ -109,29 +109,12 @@ class _OutputsAttribute:
         return instance._lk_output_ports
 
 
-def _normalize_outputs(value, cls_name: str) -> Tuple[Tuple[str, ...], Dict[str, Any]]:
-    if isinstance(value, str):
-        return (value,), {}
-    if isinstance(value, dict):
-        return tuple(value), dict(value)
-    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
-        repeated = sorted({v for v in value if list(value).count(v) > 1})
-        if repeated:
-            raise GraphError(f"{cls_name}.outputs names {', '.join(repr(r) for r in repeated)} more than once; "
-                             "give each output its own name.", code="LK252")
-        return tuple(value), {}
-    raise GraphError(
-        f"{cls_name}.outputs must be a name, a tuple of names or a dict name -> type. "
-        f"Received: outputs={value!r}", code="LK252",
-    )
-
-
 class ComponentMeta(type):
     """Records how every component is constructed and keeps ``outputs`` readable both ways."""
 
     def __new__(mcls, name, bases, namespace, **kwargs):
         if "outputs" in namespace and not isinstance(namespace["outputs"], _OutputsAttribute):
-            names, types = _normalize_outputs(namespace.pop("outputs"), name)
+            names, types = normalize_outputs(namespace.pop("outputs"), name)
             namespace["_lk_outputs"] = names
             namespace["_lk_output_types"] = types
             namespace["outputs"] = _OutputsAttribute()
@@ -193,7 +176,7 @@ class Component(metaclass=ComponentMeta):
         self.rate_hz = self._pick_rate(rate_hz)
         self._lk_wiring: Dict[str, OutputPort] = {}
         self._lk_input_names, self._lk_required = _forward_signature(cls)
-        _check_queues(cls, self._lk_input_names)
+        check_queues(cls, self._lk_input_names)
         self._lk_output_ports = _Ports(self, cls._lk_outputs, "output", OutputPort)
         self.inputs = _Ports(self, self._lk_input_names, "input", InputPort)
 
@@ -212,7 +195,7 @@ class Component(metaclass=ComponentMeta):
             except TypeError as exc:
                 raise GraphError(f"Component '{self.name}': bad config {config!r}: {exc}", code="LK251") from None
         if isinstance(config, config_cls):
-            _check_config_types(self.name, config)
+            check_config_types(self.name, config)
             return config
         raise GraphError(
             f"Component '{self.name}': config must be a {config_cls.__qualname__} or a dict. "
@@ -305,49 +288,6 @@ class Component(metaclass=ComponentMeta):
         return f"<{type(self).__name__} '{self.name}'>"
 
 
-# Config fields checked against their annotation: the plain types a robot's settings are made of.
-_PLAIN_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
-QUEUE_KEYS = ("size", "policy")
-
-
-def _check_config_types(name: str, config) -> None:
-    """A Config field annotated ``int`` (float, str, bool) must hold one: a typo fails here, not on a robot."""
-    for f in dataclasses.fields(config):
-        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", None)
-        accepted = _PLAIN_TYPES.get(annotation)
-        value = getattr(config, f.name)
-        if accepted is None or value is None:
-            continue
-        if isinstance(value, accepted) and (annotation == "bool" or not isinstance(value, bool)):
-            continue
-        raise GraphError(
-            f"Component '{name}': Config field '{f.name}' is annotated {annotation}. "
-            f"Received: {f.name}={value!r} (of type {type(value).__name__})", code="LK251",
-        )
-
-
-def _check_queues(cls, inputs: Tuple[str, ...]) -> None:
-    """``input_queues`` names real inputs and says only ``size`` and ``policy``; values are checked by the IR."""
-    queues = getattr(cls, "input_queues", None)
-    if queues is None:
-        return
-    example = 'input_queues = {"image": {"size": 2, "policy": "drop_oldest"}}'
-    if not isinstance(queues, dict):
-        raise GraphError(f"{cls.__name__}.input_queues must be a dict input -> {{size, policy}}, e.g. {example}. "
-                         f"Received: input_queues={queues!r}", code="LK240")
-    for port, settings in queues.items():
-        if port not in inputs:
-            raise GraphError(f"{cls.__name__}.input_queues names input '{port}', which forward() does not take. "
-                             f"Its inputs: {', '.join(inputs) or 'none'}.", code="LK240")
-        if not isinstance(settings, dict):
-            raise GraphError(f"{cls.__name__}.input_queues['{port}'] must be a dict such as "
-                             f"{{\"size\": 2, \"policy\": \"drop_oldest\"}}. Received: {settings!r}", code="LK240")
-        unknown = sorted(set(settings) - set(QUEUE_KEYS))
-        if unknown:
-            raise GraphError(f"{cls.__name__}.input_queues['{port}']: unknown key {unknown[0]!r}; "
-                             f"the keys are {', '.join(QUEUE_KEYS)}.", code="LK240")
-
-
 _signature_cache: Dict[type, Tuple[Tuple[str, ...], frozenset]] = {}
 
 
@@ -390,63 +330,3 @@ def forward_annotations(cls) -> Dict[str, Any]:
     return out
 
 
-# -- recorded construction ------------------------------------------------------------------------------
-def encode_construction(component: Component) -> Dict[str, Any]:
-    """The arguments the component was built with, as JSON-able data (``get_config`` style).
-
-    Raises:
-        GraphError: an argument is not serializable; names the component and the argument.
-    """
-    args, kwargs = component._lk_construction
-    cls = type(component)
-    try:
-        bound = inspect.signature(cls.__init__).bind(component, *args, **kwargs)
-        arg_names = list(bound.arguments)[1:1 + len(args)]
-    except TypeError:
-        arg_names = [f"#{i}" for i in range(len(args))]
-    config_cls = getattr(cls, "Config", None)
-
-    def enc(value, where):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                return {"$float": repr(value)}
-            return value
-        if isinstance(value, list):
-            return [enc(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        if isinstance(value, tuple):
-            return {"$tuple": [enc(v, f"{where}[{i}]") for i, v in enumerate(value)]}
-        if isinstance(value, dict):
-            bad = [k for k in value if not isinstance(k, str)]
-            if bad:
-                raise _unserializable(component, where, bad[0], "dict keys must be strings")
-            items = {k: enc(v, f"{where}[{k!r}]") for k, v in value.items()}
-            if any(k.startswith("$") for k in items):
-                return {"$dict": items}
-            return items
-        if isinstance(value, bytes):
-            return {"$bytes": base64.b64encode(value).decode("ascii")}
-        if isinstance(value, Node):
-            return {"$node": value.name}
-        if config_cls is not None and isinstance(value, config_cls):
-            return {"$config": {f.name: enc(getattr(value, f.name), f"{where}.{f.name}")
-                                for f in dataclasses.fields(value)}}
-        raise _unserializable(component, where, value, "")
-
-    return {
-        "args": [enc(v, n) for v, n in zip(args, arg_names)],
-        "kwargs": {k: enc(v, k) for k, v in kwargs.items()},
-    }
-
-
-def _unserializable(component, where, value, why) -> GraphError:
-    return GraphError(
-        f"Component '{component.name}': constructor argument '{where}' cannot be recorded "
-        f"({why or f'value of type {type(value).__name__}'}). Arguments must be numbers, strings, bools, "
-        "None, bytes, lists/tuples/dicts of those, the component's Config, or a Node. "
-        "Create other objects in setup() instead.",
-        component._lk_created_at,
-    )

@@ -13,7 +13,8 @@ import weakref
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..component import Component, encode_construction, forward_annotations
+from ..component import Component, forward_annotations
+from ..construction import encode_construction
 from ..errors import GraphError, Location
 from ..node import LOCAL_NODE
 from ..runtime_stubs.lk_runtime import rosmsg
