@@ -71,5 +71,5 @@ def _unserializable(component, where, value, why) -> GraphError:
         f"({why or f'value of type {type(value).__name__}'}). Arguments must be numbers, strings, bools, "
         "None, bytes, lists/tuples/dicts of those, the component's Config, or a Node. "
         "Create other objects in setup() instead.",
-        component._lk_created_at,
+        component._lk_created_at, code="LK253",
     )

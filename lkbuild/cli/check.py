@@ -63,7 +63,7 @@ def _validate(loaded, engine):
         spec = loaded.spec()
         found = spec.validate()
         if engine:
-            found += get_engine(engine).problems(spec)
+            found += get_engine(engine).engine_problems(spec)
         return spec, found
     except GraphError as exc:
         return None, _messages(exc)

@@ -1,6 +1,7 @@
 """IR validation: one walk that finds every structural problem at once, each message saying how to fix it."""
 from __future__ import annotations
 
+from lkbuild.errors import Location
 from lkbuild.graph import ComponentSpec, EdgeSpec, MachineSpec, NodeSpec, PortSpec, SystemSpec
 
 
@@ -191,3 +192,30 @@ def test_components_and_nodes_must_agree():
         "2 nodes are named 'local'; node names must be unique.",
         "component 'camera' is on node 'ghost', which the system does not define.",
     ]
+
+
+def test_problems_carry_a_code_and_the_location_the_ir_recorded():
+    where = Location("/r/robot.py", 12)
+    spec = system([comp("sink", ["x"], outputs=(), created_at=where), comp("sink2", ["x"], outputs=())])
+    found = spec.validate()
+    assert [(p.code, p.location) for p in found] == [("LK211", where), ("LK211", None)]
+    assert found[0] == f"{where}: " + found[0].message  # still the text callers print
+    assert found[0].to_dict() == {"code": "LK211", "message": found[0].message, "file": "/r/robot.py",
+                                  "line": 12, "col": None, "severity": "error"}
+
+
+def test_names_longer_than_a_target_allows_are_problems():
+    long = "c" * 250  # a fine ROS 2 node name, but /robot/<name>/out is 261 characters: too long for a topic
+    found = system([comp(long)]).validate()
+    assert [p.code for p in found] == ["LK202"]
+    assert "255" in found[0].message and "/<system>/<component>/<port>" in found[0].message
+
+
+def test_duplicate_names_give_no_guessed_problems_about_their_edges():
+    spec = system([comp("cam"), comp("cam"), comp("both", ["a", "b"], outputs=())],
+                  ["cam.out -> both.a", "cam.out -> both.b"])
+    assert [p.code for p in spec.validate()] == ["LK203"]
+
+
+def test_an_empty_system_is_a_problem():
+    assert [p.code for p in system([], nodes=()).validate()] == ["LK260"]
