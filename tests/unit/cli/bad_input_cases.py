@@ -362,3 +362,23 @@ ENGINE_SPECIFIC = [
 ]
 
 CASES = OPTIONS + PYPROJECT + NODES + COMPONENTS + QUEUE_CASES + WIRING + SOURCES + ENGINE_SPECIFIC
+
+# The commands that only read the system refuse what cannot even be built, at the same line.
+READERS = (("inspect", "robot.py"), ("inspect", "robot.py", "--format", "text"), ("graph", "robot.py"),
+           ("graph", "robot.py", "--format", "html", "--output", "g.html"))
+BAD_PLACED = PLACED.replace("Sink(node=source.node)", "Sink('my sink', node=source.node)  # <-").replace(
+    "sink(x=source.out)", "sink(x=source.out)")
+CASES += [
+    *each_command("read-rate-zero", "source = Source(rate_hz=0)  # <-\nsystem = System(components=[source, Sink()], name='demo')\n",
+                  says="rate_hz", commands=READERS),
+    *each_command("read-unknown-keyword", S2 + "sink(nope=source.out)  # <-\nsystem = System(components=[source, sink], name='demo')\n",
+                  says="nope", commands=READERS),
+    *each_command("read-syntax-error", "system = System(components=[Source(), Sink()], name='demo'  # <-\n",
+                  says="syntax", commands=READERS),
+    *each_command("read-node-engine", "source = Source(node=Node('a', engine='bogus'))  # <-\nsystem = System(components=[source, Sink()], name='demo')\n",
+                  says="bogus", commands=READERS[:1]),
+    *each_command("bundle-bad-name", BAD_PLACED, says="my sink",
+                  commands=(("bundle", "robot.py", "-m", "jetson"), ("bundle", "robot.py", "-m", "jetson", "-e", "ros2"))),
+    *each_command("bundle-rate", PLACED.replace("Source(node=", "Source(rate_hz=-1, node=").replace(
+        "))\nsink", "))  # <-\nsink", 1), says="rate_hz", commands=(("bundle", "robot.py", "-m", "jetson"),)),
+]
