@@ -1,33 +1,20 @@
 """``Component``: the atomic unit of a robot program, and the port handles used to wire it."""
 from __future__ import annotations
 
-import base64
-import dataclasses
 import inspect
 import math
-import os
 import re
-import sys
 import threading
 from typing import Any, Dict, Optional, Tuple
 
+from .construction import encode_construction  # noqa: F401  (re-exported; it lives beside the record it reads)
+from .declarations import check_config_types, check_queues, normalize_outputs
 from .errors import GraphError, Location
+from .errors import user_location as _user_location
 from .node import Node
 
 DEFAULT_RATE_HZ = 10.0
-_LKBUILD_DIR = os.path.dirname(os.path.abspath(__file__))
 _building = threading.local()
-
-
-def _user_location(skip_dirs=(_LKBUILD_DIR,)) -> Optional[Location]:
-    """The first stack frame outside lkbuild: where the user wrote the call."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(skip_dirs) and not path.startswith("<frozen"):
-            return Location(path, frame.f_lineno)
-        frame = frame.f_back
-    return None
 
 
 def _snake(name: str) -> str:
@@ -122,25 +109,12 @@ class _OutputsAttribute:
         return instance._lk_output_ports
 
 
-def _normalize_outputs(value, cls_name: str) -> Tuple[Tuple[str, ...], Dict[str, Any]]:
-    if isinstance(value, str):
-        return (value,), {}
-    if isinstance(value, dict):
-        return tuple(value), dict(value)
-    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
-        return tuple(value), {}
-    raise GraphError(
-        f"{cls_name}.outputs must be a name, a tuple of names or a dict name -> type. "
-        f"Received: outputs={value!r}"
-    )
-
-
 class ComponentMeta(type):
     """Records how every component is constructed and keeps ``outputs`` readable both ways."""
 
     def __new__(mcls, name, bases, namespace, **kwargs):
         if "outputs" in namespace and not isinstance(namespace["outputs"], _OutputsAttribute):
-            names, types = _normalize_outputs(namespace.pop("outputs"), name)
+            names, types = normalize_outputs(namespace.pop("outputs"), name)
             namespace["_lk_outputs"] = names
             namespace["_lk_output_types"] = types
             namespace["outputs"] = _OutputsAttribute()
@@ -202,6 +176,7 @@ class Component(metaclass=ComponentMeta):
         self.rate_hz = self._pick_rate(rate_hz)
         self._lk_wiring: Dict[str, OutputPort] = {}
         self._lk_input_names, self._lk_required = _forward_signature(cls)
+        check_queues(cls, self._lk_input_names)
         self._lk_output_ports = _Ports(self, cls._lk_outputs, "output", OutputPort)
         self.inputs = _Ports(self, self._lk_input_names, "input", InputPort)
 
@@ -216,10 +191,11 @@ class Component(metaclass=ComponentMeta):
             return config_cls()
         if isinstance(config, dict):
             try:
-                return config_cls(**config)
+                config = config_cls(**config)
             except TypeError as exc:
-                raise GraphError(f"Component '{self.name}': bad config {config!r}: {exc}") from None
+                raise GraphError(f"Component '{self.name}': bad config {config!r}: {exc}", code="LK251") from None
         if isinstance(config, config_cls):
+            check_config_types(self.name, config)
             return config
         raise GraphError(
             f"Component '{self.name}': config must be a {config_cls.__qualname__} or a dict. "
@@ -229,8 +205,10 @@ class Component(metaclass=ComponentMeta):
     def _pick_rate(self, rate_hz) -> float:
         if rate_hz is None:
             rate_hz = getattr(self.config, "rate_hz", None) or type(self).rate_hz
-        if isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, float)) or not rate_hz > 0:
-            raise GraphError(f"Component '{self.name}': rate_hz must be a positive number. Received: {rate_hz!r}")
+        if (isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, float)) or not rate_hz > 0
+                or not math.isfinite(rate_hz)):
+            raise GraphError(f"Component '{self.name}': rate_hz must be a positive, finite number of firings per "
+                             f"second. Received: rate_hz={rate_hz!r}", code="LK250")
         return float(rate_hz)
 
     # -- lifecycle (override) ----------------------------------------------------------------------
@@ -313,18 +291,27 @@ class Component(metaclass=ComponentMeta):
 _signature_cache: Dict[type, Tuple[Tuple[str, ...], frozenset]] = {}
 
 
+def _source_location(obj) -> Optional[Location]:
+    """Where a class or function is defined (its first line), when Python can find its source."""
+    try:
+        return Location(inspect.getsourcefile(obj) or "", inspect.getsourcelines(obj)[1])
+    except (OSError, TypeError):
+        return None
+
+
 def _forward_signature(cls) -> Tuple[Tuple[str, ...], frozenset]:
     if cls in _signature_cache:
         return _signature_cache[cls]
     forward = cls.forward
     if forward is Component.forward:
-        raise GraphError(f"{cls.__name__} has no forward() method; a Component must define forward().")
+        raise GraphError(f"{cls.__name__} has no forward() method; a Component must define forward().",
+                         _source_location(cls), code="LK254")
     names, required = [], set()
     for p in list(inspect.signature(forward).parameters.values())[1:]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise GraphError(
                 f"{cls.__name__}.forward() takes {'*' if p.kind == p.VAR_POSITIONAL else '**'}{p.name}: "
-                "ports cannot be known. Name every input as a parameter."
+                "ports cannot be known. Name every input as a parameter.", _source_location(forward), code="LK254",
             )
         names.append(p.name)
         if p.default is p.empty:
@@ -343,63 +330,3 @@ def forward_annotations(cls) -> Dict[str, Any]:
     return out
 
 
-# -- recorded construction ------------------------------------------------------------------------------
-def encode_construction(component: Component) -> Dict[str, Any]:
-    """The arguments the component was built with, as JSON-able data (``get_config`` style).
-
-    Raises:
-        GraphError: an argument is not serializable; names the component and the argument.
-    """
-    args, kwargs = component._lk_construction
-    cls = type(component)
-    try:
-        bound = inspect.signature(cls.__init__).bind(component, *args, **kwargs)
-        arg_names = list(bound.arguments)[1:1 + len(args)]
-    except TypeError:
-        arg_names = [f"#{i}" for i in range(len(args))]
-    config_cls = getattr(cls, "Config", None)
-
-    def enc(value, where):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                return {"$float": repr(value)}
-            return value
-        if isinstance(value, list):
-            return [enc(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        if isinstance(value, tuple):
-            return {"$tuple": [enc(v, f"{where}[{i}]") for i, v in enumerate(value)]}
-        if isinstance(value, dict):
-            bad = [k for k in value if not isinstance(k, str)]
-            if bad:
-                raise _unserializable(component, where, bad[0], "dict keys must be strings")
-            items = {k: enc(v, f"{where}[{k!r}]") for k, v in value.items()}
-            if any(k.startswith("$") for k in items):
-                return {"$dict": items}
-            return items
-        if isinstance(value, bytes):
-            return {"$bytes": base64.b64encode(value).decode("ascii")}
-        if isinstance(value, Node):
-            return {"$node": value.name}
-        if config_cls is not None and isinstance(value, config_cls):
-            return {"$config": {f.name: enc(getattr(value, f.name), f"{where}.{f.name}")
-                                for f in dataclasses.fields(value)}}
-        raise _unserializable(component, where, value, "")
-
-    return {
-        "args": [enc(v, n) for v, n in zip(args, arg_names)],
-        "kwargs": {k: enc(v, k) for k, v in kwargs.items()},
-    }
-
-
-def _unserializable(component, where, value, why) -> GraphError:
-    return GraphError(
-        f"Component '{component.name}': constructor argument '{where}' cannot be recorded "
-        f"({why or f'value of type {type(value).__name__}'}). Arguments must be numbers, strings, bools, "
-        "None, bytes, lists/tuples/dicts of those, the component's Config, or a Node. "
-        "Create other objects in setup() instead.",
-        component._lk_created_at,
-    )

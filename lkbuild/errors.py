@@ -5,6 +5,7 @@ Every message says what is wrong, where (``file:line:col`` when known) and what 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -34,6 +35,54 @@ class Location:
         if self.col is None:
             return f"{self.display_file}:{self.line}"
         return f"{self.display_file}:{self.line}:{self.col}"
+
+
+_LKBUILD_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_location(skip_dirs=(_LKBUILD_DIR,)) -> Optional[Location]:
+    """The first stack frame outside lkbuild: where the user wrote the call."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(skip_dirs) and not path.startswith("<frozen"):
+            return Location(path, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+class Problem(str):
+    """One thing wrong with the user's input: a code (``LK2nn``), a message and where it is.
+
+    It *is* its text (``robot.py:12: message``), so callers that treat problems as strings keep
+    working; ``code``, ``message`` and ``location`` give the structure (``lkbuild check --format json``).
+    The codes are listed in docs/design.md.
+    """
+
+    code: str
+    message: str
+    location: Optional[Location]
+
+    def __new__(cls, message: str, code: str = "LK200", location: Optional[Location] = None) -> "Problem":
+        if isinstance(message, Problem):
+            return message
+        self = super().__new__(cls, f"{location}: {message}" if location is not None else message)
+        self.code, self.message, self.location = code, message, location
+        return self
+
+    def located(self, location: Optional[Location]) -> "Problem":
+        """The same problem at ``location`` when it has none yet."""
+        if self.location is not None or location is None:
+            return self
+        return Problem(self.message, self.code, location)
+
+    def to_dict(self) -> dict:
+        where = self.location
+        return {
+            "code": self.code, "message": self.message,
+            "file": where.display_file if where else None, "line": where.line if where and where.line else None,
+            "col": where.col if where else None, "severity": "error",
+        }
 
 
 class LkbuildWarning(UserWarning):
@@ -71,19 +120,37 @@ class InspectError(UserError):
 
 
 class GraphError(UserError):
-    """The system's graph is invalid. Carries every problem found, not just the first."""
+    """The system's graph is invalid. Carries every problem found, not just the first.
 
-    def __init__(self, problems: Sequence[str] | str, location: Optional[Location] = None):
+    ``problems`` are ``Problem`` objects (strings with a code and a location). One problem given as text
+    becomes a ``Problem`` with ``code`` at ``location``; the error's own location is where the user's
+    code made the call that failed, set later by the loader when the raiser could not know it.
+    """
+
+    def __init__(self, problems: Sequence[str] | str, location: Optional[Location] = None, code: str = "LK200"):
         if isinstance(problems, str):
             problems = [problems]
-        self.problems = list(problems)
-        if len(self.problems) == 1:
-            message = self.problems[0]
+        self._problems = [p if isinstance(p, Problem) else Problem(p, code) for p in problems]
+        if location is None and len(self._problems) == 1:
+            location = self._problems[0].location
+        if len(self._problems) == 1:
+            message = self._problems[0].message
         else:
-            message = f"{len(self.problems)} problems in the system:\n" + "\n".join(
-                f"  - {p}" for p in self.problems
+            message = f"{len(self._problems)} problems in the system:\n" + "\n".join(
+                f"  - {p}" for p in self._problems
             )
         super().__init__(message, location)
+
+    @property
+    def problems(self) -> list:
+        """Every problem; a single one located where the error is (the loader may set that late)."""
+        if len(self._problems) == 1:
+            return [self._problems[0].located(self.location)]
+        return list(self._problems)
+
+    @property
+    def code(self) -> str:
+        return self._problems[0].code if self._problems else "LK200"
 
 
 class CodecError(UserError, _WireCodecError):

@@ -60,6 +60,7 @@ def parse_target(target: Optional[str], cwd: Optional[Path] = None) -> Tuple[Pat
     """``(file, attribute or None)`` from a SYSTEM argument, falling back to pyproject.toml."""
     cwd = Path(cwd or os.getcwd())
     base = cwd
+    target_given = bool(target)
     if not target:
         settings, pyproject = project_settings(cwd)
         target = settings.get("system")
@@ -74,12 +75,14 @@ def parse_target(target: Optional[str], cwd: Optional[Path] = None) -> Tuple[Pat
         if not _ATTR.match(attr):
             raise ConfigError(f"'{attr}' in '{target}' is not a Python attribute name. Use path/to/robot.py:name.")
     path = (base / path_text).resolve()
+    # Named by pyproject.toml: the message says so, since the command line named nothing.
+    origin = "" if target_given else f"{os.path.relpath(base / 'pyproject.toml', cwd)}: [tool.lkbuild] system: "
     if not path.exists():
-        raise UserError(f"{path_text}: no such file. Pass the Python file that defines the system.")
+        raise UserError(f"{origin}{path_text}: no such file. Pass the Python file that defines the system.")
     if path.is_dir():
-        raise UserError(f"{path_text} is a directory. Pass the Python file that defines the system.")
+        raise UserError(f"{origin}{path_text} is a directory. Pass the Python file that defines the system.")
     if path.suffix != ".py":
-        raise UserError(f"{path_text} is not a Python file (.py).")
+        raise UserError(f"{origin}{path_text} is not a Python file (.py).")
     return path, attr
 
 
@@ -121,8 +124,10 @@ def _import_file(path: Path, strict_imports: bool = False):
         del sys.modules[name]
         where = Location(exc.filename or str(path), exc.lineno or 0, (exc.offset or 1) - 1)
         raise InspectError(f"syntax error: {exc.msg}", where) from None
-    except LkbuildError:
+    except LkbuildError as exc:
         del sys.modules[name]
+        if exc.location is None:  # raised by lkbuild's API: the user's line is the call that failed
+            exc.location = _user_frame(exc, path)
         raise
     except ModuleNotFoundError as exc:
         del sys.modules[name]
@@ -196,14 +201,20 @@ def _machine_name(component) -> str:
 
 
 def _user_frame(exc: BaseException, path: Path) -> Optional[Location]:
-    """The deepest traceback frame in the user's own file, else the deepest one outside lkbuild."""
+    """The deepest traceback frame in the user's project (the system file's folder, installed packages
+    aside), else in the system file, else the deepest one outside lkbuild."""
     frames = traceback.extract_tb(exc.__traceback__)
-    mine = [f for f in frames if os.path.abspath(f.filename) == str(path)]
-    if mine:
-        return Location(mine[-1].filename, mine[-1].lineno or 0)
     lk = os.path.dirname(os.path.abspath(__file__))
-    others = [f for f in frames if not os.path.abspath(f.filename).startswith(lk) and "importlib" not in f.filename]
-    return Location(others[-1].filename, others[-1].lineno or 0) if others else Location(str(path))
+    project = str(path.parent) + os.sep
+    outside = [f for f in frames if not os.path.abspath(f.filename).startswith(lk) and "importlib" not in f.filename
+               and not f.filename.startswith("<")]  # <string>: code Python generated (dataclass methods)
+    for chosen in ([f for f in outside if os.path.abspath(f.filename).startswith(project)
+                    and "site-packages" not in f.filename],
+                   [f for f in frames if os.path.abspath(f.filename) == str(path)],
+                   outside):
+        if chosen:
+            return Location(chosen[-1].filename, chosen[-1].lineno or 0)
+    return Location(str(path))
 
 
 def find_system(module, path: Path, attr: Optional[str]) -> System:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Optional, Tuple, Union
 
-from .errors import ConfigError
+from .errors import ConfigError, user_location
 
 LOCAL_NODE = "local"
 LOCAL_MACHINE = "local"
@@ -32,6 +32,14 @@ class Machine:
     preset: Optional[str] = None
 
     def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"Machine name must be a non-empty string. Received: name={self.name!r}")
+        if self.arch not in PIP_PLATFORMS:
+            raise ConfigError(f"Machine '{self.name}': unknown arch {self.arch!r}; use one of "
+                              f"{', '.join(sorted(PIP_PLATFORMS))}.")
+        if isinstance(self.devices, str):
+            raise ConfigError(f"Machine '{self.name}': devices must be a list of paths. "
+                              f"Received: devices={self.devices!r}")
         object.__setattr__(self, "devices", tuple(self.devices))
 
     @property
@@ -91,10 +99,11 @@ class Node:
     """
 
     def __init__(self, name: str, machine: Union[str, Machine, None] = None, engine: Optional[str] = None):
+        self._lk_created_at = user_location()
         if not isinstance(name, str) or not name:
             raise ConfigError(f"Node name must be a non-empty string. Received: name={name!r}")
         self.name = name
-        self.engine = engine
+        self.engine = _checked_engine(name, engine)
         self.machine = self._resolve_machine(name, machine)
 
     @staticmethod
@@ -114,3 +123,13 @@ class Node:
     def __repr__(self) -> str:
         machine = self.machine.name if self.machine else None
         return f"Node({self.name!r}, machine={machine!r}, engine={self.engine!r})"
+
+
+def _checked_engine(node: str, engine) -> Optional[str]:
+    try:
+        from .engines import ENGINES  # the registry only: no engine module is imported
+    except ImportError:  # a deploy bundle carries the API without the engines; its build checked this
+        return engine
+    if engine is None or isinstance(engine, str) and engine in ENGINES:
+        return engine
+    raise ConfigError(f"Node '{node}': unknown engine {engine!r}. Known engines: {', '.join(sorted(ENGINES))}.")

@@ -161,7 +161,8 @@ def _remove_empty_parents(root: Path, directory: Path) -> None:
 OUT_HINT = "Choose a directory of its own for the build, e.g. --out .lk_build (the default)."
 
 
-def check_out_dir(out, project, sources: Iterable[str] = (), foreign_ok: bool = False) -> Path:
+def check_out_dir(out, project, sources: Iterable[str] = (), foreign_ok: bool = False,
+                  what: Optional[str] = None) -> Path:
     """Refuse a build directory lkbuild must not write into or clean. Returns it, resolved.
 
     Refused: ``/``, the home directory or a parent of it, the project folder or a parent of it, a folder
@@ -173,13 +174,22 @@ def check_out_dir(out, project, sources: Iterable[str] = (), foreign_ok: bool = 
     """
     given = str(out)
     path = Path(out).resolve()
-    where = f"build directory '{given}'" + (f" ({path})" if given != str(path) else "")
+    where = what or f"build directory '{given}'" + (f" ({path})" if given != str(path) else "")
 
     def refuse(why: str):
         raise ConfigError(f"refusing to use {where}: {why}. {OUT_HINT}")
 
     if path.exists() and not path.is_dir():
-        refuse("it is not a directory")
+        refuse("it is not a directory (a file of that name exists)")
+    parent = path if path.exists() else path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        refuse(f"it cannot be created, {parent} is a file")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".lkbuild-probe-", dir=parent))
+    except OSError as exc:
+        refuse(f"it cannot be written ({exc.strerror} in {parent})")
     if path == Path(path.anchor):
         refuse("it is the file system's root")
     project = Path(project).resolve()

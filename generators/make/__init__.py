@@ -50,7 +50,7 @@ def project_dir(out: str, project: str = "") -> str:
 
 def system_file(spec) -> str:
     """The one file all components were created in, or "" when they come from several."""
-    files = {c.created_at.rpartition(":")[0] for c in spec.components if c.created_at}
+    files = {c.created_at.file for c in spec.components if c.created_at}
     return files.pop() if len(files) == 1 else ""
 
 

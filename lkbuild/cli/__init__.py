@@ -56,7 +56,7 @@ def _debug(ctx: click.Context) -> bool:
 
 @click.group(cls=LkbuildGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
-@click.option("-C", "--directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("-C", "--directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Run as if lkbuild was started in this directory.")
 @click.version_option(package_name="lkbuild")
 @click.pass_context

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ..errors import ConfigError
 from ..loader import project_settings
 
 INSPECT_CACHE = Path(".lk_build") / "cache" / "inspect"
@@ -30,6 +31,8 @@ class App:
         if directory is not None:
             os.chdir(directory)
         settings, pyproject = project_settings(Path.cwd())
+        if pyproject is not None:
+            check_settings(settings, pyproject)
         return cls(debug=debug, cwd=Path.cwd(), settings=settings, pyproject=pyproject)
 
     def default_map(self) -> Dict[str, Dict[str, Any]]:
@@ -65,3 +68,26 @@ class App:
             use_directory(None)
             return
         use_directory(directory)
+
+
+def check_settings(settings: Dict[str, Any], pyproject: Path) -> None:
+    """Refuse a [tool.lkbuild] value the command line would refuse, naming pyproject.toml and the key."""
+    from ..engines import ENGINES
+    from ..output import check_out_dir
+
+    where = f"{os.path.relpath(pyproject)}: [tool.lkbuild]"
+    known = ("system", *_DEFAULTS)
+    for key, value in settings.items():
+        if key not in known:
+            raise ConfigError(f"{where} has an unknown key '{key}'; the keys are {', '.join(known)}.")
+        if key == "iterations":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{where} iterations must be a whole number, 0 or more. Received: {value!r}")
+            continue
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} {key} must be a non-empty string. Received: {value!r}")
+        if key == "engine" and value not in ENGINES:
+            raise ConfigError(f"{where} engine = {value!r} is not an engine. Known engines: "
+                              f"{', '.join(sorted(ENGINES))}.")
+        if key == "out":
+            check_out_dir(value, pyproject.parent, what=f"{where} out = {value!r}")

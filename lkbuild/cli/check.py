@@ -9,7 +9,7 @@ import json
 
 import click
 
-from ..errors import GraphError, UserError
+from ..errors import ConfigError, GraphError, Problem, UserError
 from .options import engine_option, strict_imports_option, system_argument
 
 
@@ -18,7 +18,7 @@ from .options import engine_option, strict_imports_option, system_argument
 @engine_option()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: one `file:line:col: LKnnn message` per finding and `file:line: message` per problem; "
-                   "json: one object with both lists.")
+                   "json: one object with both lists, each entry with code, message, file, line and col.")
 @click.option("--strict", is_flag=True, help="Treat lint warnings (LK1xx) as errors.")
 @strict_imports_option
 @click.pass_obj
@@ -48,7 +48,7 @@ def check(app, system, engine, fmt, strict, strict_imports):
             "system": loaded.name if loaded is not None else None,
             "ok": not failed,
             "findings": [f.to_dict() for f in findings],
-            "problems": problems,
+            "problems": [p.to_dict() for p in problems],
         }, indent=2))
     else:
         _print_text(findings, problems, spec)
@@ -63,15 +63,17 @@ def _validate(loaded, engine):
         spec = loaded.spec()
         found = spec.validate()
         if engine:
-            found += get_engine(engine).problems(spec)
+            found += get_engine(engine).engine_problems(spec)
         return spec, found
     except GraphError as exc:
         return None, _messages(exc)
 
 
 def _messages(exc) -> list:
-    problems = getattr(exc, "problems", None) or [exc.message]
-    return [f"{exc.location}: {p}" if exc.location else p for p in problems]
+    """The error's problems: a GraphError's own, else one for the error (LK280 a setting, LK290 importing)."""
+    if isinstance(exc, GraphError):
+        return exc.problems
+    return [Problem(exc.message, "LK280" if isinstance(exc, ConfigError) else "LK290", exc.location)]
 
 
 def _already_found(exc, findings) -> bool:

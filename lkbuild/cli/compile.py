@@ -9,8 +9,13 @@ import click
 from .options import engine_option, out_option, strict_imports_option, system_argument, system_files
 
 
-def compile_system(app, system, engine, out, strict_imports: bool = False):
-    """Load, compile, and return (loaded system, its IR, engine, config path). The IR is built once."""
+def compile_system(app, system, engine, out, strict_imports: bool = False, before_write=None):
+    """Load, compile, and return (loaded system, its IR, engine, config path). The IR is built once.
+
+    ``before_write(runner, spec)`` runs once the IR is known and before anything is written: a command
+    refuses there what it would refuse later (a launch option the engine does not take), so a refusal
+    leaves the build directory as it was.
+    """
     from pathlib import Path
 
     from ..engines import get_engine
@@ -23,7 +28,9 @@ def compile_system(app, system, engine, out, strict_imports: bool = False):
         loaded = app.load_system(system, strict_imports=strict_imports, cache_dir=Path(out) / "cache" / "inspect")
         name = loaded.engine_name(engine)
         runner = get_engine(name, out_dir=out)
-        spec = loaded.spec()
+        spec = runner.checked_spec(loaded.spec())
+        if before_write is not None:
+            before_write(runner, spec)
         config_path = runner.compile(spec)
         write_makefile(spec, out, system)
     except BaseException:

@@ -60,8 +60,10 @@ def _per_machine(spec):
 
 
 def _at(where) -> str:
-    """``file:line:col`` from the IR (absolute) as the user reads it (relative to the working directory)."""
+    """A location from the IR (absolute) as the user reads it (relative to the working directory)."""
     if not where:
         return ""
-    file, line, col = where.rsplit(":", 2)
+    if isinstance(where, Location):
+        return str(where)
+    file, line, col = where.rsplit(":", 2)  # an import's "file:line:col"
     return str(Location(file, int(line), int(col)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .compile import compile_system
-from .options import engine_option, out_option, strict_imports_option, system_argument
+from .options import Seconds, engine_option, out_option, strict_imports_option, system_argument
 
 
 @click.command()
@@ -12,7 +12,7 @@ from .options import engine_option, out_option, strict_imports_option, system_ar
 @engine_option()
 @click.option("-n", "--iterations", type=click.IntRange(min=0), default=None,
               help="Each source fires N times, then the graph drains and stops. Default: run until stopped.")
-@click.option("-d", "--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("-d", "--duration", type=Seconds(), default=None,
               help="Stop after S seconds.")
 @click.option("--fast", is_flag=True, help="Fire sources as fast as possible instead of at their rate.")
 @click.option("--record", "record_dir", type=click.Path(file_okay=False), default=None,
@@ -28,17 +28,28 @@ from .options import engine_option, out_option, strict_imports_option, system_ar
 def launch(app, system, engine, iterations, duration, fast, record_dir, coordinator_addr, local_cluster, out,
            strict_imports):
     """Compile SYSTEM, then run it (Ctrl-C stops it cleanly)."""
-    loaded, _, runner, config_path = compile_system(app, system, engine, out, strict_imports)
-    options = {"iterations": iterations, "duration": duration}
-    if fast:
-        options["realtime"] = False
-    if record_dir:
-        options["record_dir"] = record_dir
-    if coordinator_addr:
-        options["coordinator_addr"] = coordinator_addr
-    if local_cluster:
-        options["local_cluster"] = True
-    result = runner.launch(loaded, config_path, **options)
-    click.echo("\n".join(result.lines(loaded.name)))
+    options = {"iterations": iterations, "duration": duration, "realtime": not fast, "record_dir": record_dir,
+               "coordinator_addr": coordinator_addr, "local_cluster": local_cluster}
+
+    def refuse_early(runner, spec):
+        refuse_options(runner.name, spec, options)
+
+    _, spec, runner, config_path = compile_system(app, system, engine, out, strict_imports, refuse_early)
+    result = runner.launch(spec, config_path, **options)
+    click.echo("\n".join(result.lines(spec.name)))
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
+
+
+def refuse_options(engine: str, spec, options) -> None:
+    """What the engine would refuse once started, refused before anything is compiled or run."""
+    from ..engines.native import refuse_stand_ins
+    from ..engines.run import LaunchOptions
+
+    LaunchOptions.of(engine, **options)
+    if engine == "native":
+        refuse_stand_ins(spec)
+    if options.get("coordinator_addr") and engine == "dora":
+        from ..tools.dora import Coordinator
+
+        Coordinator.parse(options["coordinator_addr"])

@@ -1,7 +1,10 @@
-"""Arguments and options shared by several commands."""
+"""Arguments and options shared by several commands, and the checks every command applies to them."""
 from __future__ import annotations
 
+import math
+
 import click
+
 
 system_argument = click.argument("system", required=False, metavar="[SYSTEM]")
 
@@ -29,3 +32,20 @@ strict_imports_option = click.option(
     help="Fail when a module a component imports is not installed here, instead of reading the system "
          "with a stand-in for it.",
 )
+
+
+class Seconds(click.FloatRange):
+    """A positive, finite number of seconds: ``nan`` and ``inf`` would make a run that never ends."""
+
+    name = "seconds"
+
+    def __init__(self):
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds.", param, ctx)
+        return seconds
+
+

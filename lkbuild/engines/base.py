@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
-from ..errors import GraphError
+from ..errors import GraphError, Problem
 
 DEFAULT_OUT = ".lk_build"
 
@@ -36,7 +36,7 @@ class Engine(ABC):
             spec = as_spec(system)
         except GraphError as exc:
             return False, exc.problems
-        found = spec.validate() + self.problems(spec)
+        found = spec.validate() + self.engine_problems(spec)
         return not found, found
 
     def problems(self, spec) -> List[str]:
@@ -51,10 +51,14 @@ class Engine(ABC):
             return read_system_json(self.out_dir / "system.json")
         return self.checked_spec(system)
 
+    def engine_problems(self, spec) -> List[Problem]:
+        """``problems()`` as Problems (code LK270), beside the IR's own."""
+        return [Problem(p, "LK270") for p in self.problems(spec)]
+
     def checked_spec(self, system):
         """The IR, validated for this engine; raises GraphError with every problem."""
         spec = as_spec(system)
-        found = spec.validate() + self.problems(spec)
+        found = spec.validate() + self.engine_problems(spec)
         if found:
             raise GraphError(found)
         return spec

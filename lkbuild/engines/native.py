@@ -33,6 +33,18 @@ def read_system_json(path) -> SystemSpec:
         raise ConfigError(f"cannot read {path}: {exc.strerror}. Run `lkbuild compile` first.") from None
 
 
+def refuse_stand_ins(system) -> None:
+    """A system read with stand-ins for missing modules cannot run in this process."""
+    missing = getattr(system, "stand_ins", ())
+    if missing:
+        raise ConfigError(
+            f"cannot run system '{system.name}' natively: module{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not installed here (lkbuild read the "
+            "system with stand-ins). Install them to run it here, or launch it on the machines that have "
+            "them (lkbuild bundle --machine NAME)."
+        )
+
+
 def as_component_error(exc: ComponentFailure) -> ComponentError:
     return ComponentError(exc.component, exc.node, exc.machine, exc.phase, exc.traceback_text)
 
@@ -47,14 +59,7 @@ class NativeEngine(Engine):
 
     def launch(self, system, config_path, **kwargs) -> RunResult:
         options = LaunchOptions.of(self.name, **kwargs)
-        missing = getattr(system, "stand_ins", ())
-        if missing:
-            raise ConfigError(
-                f"cannot run system '{system.name}' natively: module{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not installed here (lkbuild read the "
-                "system with stand-ins). Install them to run it here, or launch it on the machines that have "
-                "them (lkbuild bundle --machine NAME)."
-            )
+        refuse_stand_ins(system)
         spec = self.launch_spec(system)
         plan = node_plan(spec)
         record_dir = options.record_path

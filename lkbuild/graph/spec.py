@@ -6,9 +6,10 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Optional, Tuple
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Location
 
-SCHEMA_VERSION = 1
+# 2: locations are objects ({"file", "line", "col"}), not "file:line" strings; stand_ins; created_at.
+SCHEMA_VERSION = 2
 QUEUE_POLICIES = ("drop_oldest", "backpressure")
 DEFAULT_QUEUE_SIZE = 1000
 
@@ -60,11 +61,11 @@ class ComponentSpec:
     starts_loop: bool = False
     config: Dict[str, Any] = field(default_factory=dict)
     line: int = 0
-    created_at: Optional[str] = None
+    created_at: Optional[Location] = None  # where the user's code built the component
     requirements: Tuple[str, ...] = ()
     local_modules: Tuple[str, ...] = ()  # files a bundle must copy, relative to SystemSpec.root
-    class_at: Optional[str] = None  # "file:line:col" of the class name
-    forward_at: Optional[str] = None
+    class_at: Optional[Location] = None  # the class name
+    forward_at: Optional[Location] = None
     config_fields: Tuple[FieldSpec, ...] = ()
     imports: Tuple[ImportSpec, ...] = ()
 
@@ -113,6 +114,7 @@ class NodeSpec:
     engine: Optional[str]
     components: Tuple[str, ...]
     implicit: bool = False
+    created_at: Optional[Location] = None  # where the user's code built the Node (None: implicit)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class SystemSpec:
     nodes: Tuple[NodeSpec, ...]
     machines: Tuple[MachineSpec, ...]
     engine: Optional[str] = None
+    stand_ins: Tuple[str, ...] = ()  # modules read with stand-ins: compile and bundle, but not run here
+    created_at: Optional[Location] = None  # where the user's code built the System
     schema_version: int = SCHEMA_VERSION
 
     # -- look-ups ----------------------------------------------------------------------------------
@@ -188,8 +192,11 @@ class SystemSpec:
                 engine=data.get("engine"),
                 components=tuple(_component_from(c) for c in data["components"]),
                 edges=tuple(EdgeSpec(**e) for e in data["edges"]),
-                nodes=tuple(NodeSpec(**{**n, "components": tuple(n["components"])}) for n in data["nodes"]),
+                nodes=tuple(NodeSpec(**{**n, "components": tuple(n["components"]),
+                                         "created_at": _location(n.get("created_at"))}) for n in data["nodes"]),
                 machines=tuple(MachineSpec(**{**m, "devices": tuple(m["devices"])}) for m in data["machines"]),
+                stand_ins=tuple(data.get("stand_ins", ())),
+                created_at=_location(data.get("created_at")),
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"system.json is malformed ({exc}). Recompile the system.") from None
@@ -211,4 +218,10 @@ def _component_from(data: Dict[str, Any]) -> ComponentSpec:
         values[key] = tuple(values.get(key, ()))
     values["config_fields"] = tuple(FieldSpec(**f) for f in data.get("config_fields", ()))
     values["imports"] = tuple(ImportSpec(**i) for i in data.get("imports", ()))
+    for key in ("created_at", "class_at", "forward_at"):
+        values[key] = _location(values.get(key))
     return ComponentSpec(**values)
+
+
+def _location(data: Optional[Dict[str, Any]]) -> Optional[Location]:
+    return Location(**data) if data is not None else None

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import List
+from dataclasses import replace
+from typing import List, Optional
 
-from ..errors import Location
+from ..errors import Location, Problem
 from .spec import QUEUE_POLICIES, SystemSpec
 
 # Valid as a dora node id, a ROS 2 node name, a ROS 2 topic segment and a Python identifier.
@@ -17,95 +18,153 @@ MACHINE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _NUMERIC = {"bool": 0, "int": 1, "float": 2, "complex": 3}
 
 
-def problems(spec: SystemSpec) -> List[str]:
-    found: List[str] = []
+# ROS 2 node and topic names, dora ids and file names are at most 255 characters; a name becomes all of
+# these, sometimes with a prefix or suffix (see _lengths).
+MAX_NAME = 255
+RESERVED = ("test",)  # colcon treats a package or module named 'test' as the test suite
+
+
+def problems(spec: SystemSpec) -> List[Problem]:
+    """Every structural problem of ``spec``, each a ``Problem`` (code, message, location)."""
+    found: List[Problem] = []
     _names(spec, found)
-    _edges(spec, found)
+    _lengths(spec, found)
+    if not spec.components:
+        found.append(Problem(f"System '{spec.name}' has no components; list them in "
+                             "System(components=[...]).", "LK260", spec.created_at))
+        return found
+    # Edges name components: with two of one name, a finding about their edges would be a guess.
+    twice = {name for name, n in Counter(c.name for c in spec.components).items() if n > 1}
+    guessed = {(e.dst, e.input) for e in spec.edges if e.src in twice or e.dst in twice}
+    if twice:
+        spec = replace(spec, components=tuple(c for c in spec.components if c.name not in twice),
+                       edges=tuple(e for e in spec.edges if e.src not in twice and e.dst not in twice))
+    _edges(spec, found, guessed)
     _placement(spec, found)
     _reachability(spec, found)
     return found
 
 
-def _at(spec: SystemSpec, component: str) -> str:
+def _at(spec: SystemSpec, component: str) -> Optional[Location]:
     try:
-        where = spec.component(component).created_at
+        return spec.component(component).created_at
     except KeyError:
-        return ""
-    if not where:
-        return ""
-    file, _, line = where.rpartition(":")
-    return f"{Location(file, int(line) if line.isdigit() else 0)}: "
+        return None
 
 
-def _names(spec: SystemSpec, found: List[str]) -> None:
-    if not SYSTEM_NAME.match(spec.name) or spec.name == "test":
-        found.append(
+def _node_at(spec: SystemSpec, node: str) -> Optional[Location]:
+    try:
+        return spec.node(node).created_at
+    except KeyError:
+        return None
+
+
+def _names(spec: SystemSpec, found: List[Problem]) -> None:
+    if not SYSTEM_NAME.match(spec.name) or spec.name in RESERVED:
+        found.append(Problem(
             f"System name '{spec.name}' is not valid for every target: use lowercase letters, digits and "
-            "'_', starting with a letter (it becomes a ROS 2 package name), and not 'test'."
-        )
+            "'_', starting with a letter (it becomes a ROS 2 package name), and not 'test'.",
+            "LK204" if spec.name in RESERVED else "LK201", spec.created_at))
     for name, count in Counter(c.name for c in spec.components).items():
         if count > 1:
-            found.append(f"{count} components are named '{name}'; give each a unique name (name=...).")
+            later = [c.created_at for c in spec.components if c.name == name][1:]
+            found.append(Problem(f"{count} components are named '{name}'; give each a unique name (name=...).",
+                                 "LK203", later[0]))
     for name, count in Counter(n.name for n in spec.nodes).items():
         if count > 1:
-            found.append(f"{count} nodes are named '{name}'; node names must be unique.")
+            found.append(Problem(f"{count} nodes are named '{name}'; node names must be unique.", "LK203",
+                                 _node_at(spec, name)))
     for c in spec.components:
         if not NAME.match(c.name):
-            found.append(
-                f"{_at(spec, c.name)}component name '{c.name}' is not valid for every target (dora node ids, "
-                "ROS 2 node and topic names): use letters, digits and '_', starting with a letter."
-            )
+            found.append(Problem(
+                f"component name '{c.name}' is not valid for every target (dora node ids, "
+                "ROS 2 node and topic names): use letters, digits and '_', starting with a letter.",
+                "LK201", c.created_at))
         for port in c.inputs + c.outputs:
             if not NAME.match(port.name):
-                found.append(f"{_at(spec, c.name)}component '{c.name}': port name '{port.name}' is not valid; "
-                             "use letters, digits and '_', starting with a letter.")
+                found.append(Problem(f"component '{c.name}': port name '{port.name}' is not valid; "
+                                     "use letters, digits and '_', starting with a letter.", "LK201", c.created_at))
         for port in c.inputs:
             if port.queue_policy not in QUEUE_POLICIES:
-                found.append(f"component '{c.name}' input '{port.name}': queue policy '{port.queue_policy}' "
-                             f"is not one of {', '.join(QUEUE_POLICIES)}.")
-            if port.queue_size < 1:
-                found.append(f"component '{c.name}' input '{port.name}': queue size must be at least 1.")
+                found.append(Problem(f"component '{c.name}' input '{port.name}': queue policy "
+                                     f"'{port.queue_policy}' is not one of {', '.join(QUEUE_POLICIES)}.",
+                                     "LK240", c.created_at))
+            size = port.queue_size
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                found.append(Problem(f"component '{c.name}' input '{port.name}': queue size must be a whole "
+                                     f"number of messages, at least 1. Received: size={size!r}",
+                                     "LK240", c.created_at))
     for n in spec.nodes:
         if not NAME.match(n.name):
-            found.append(f"node name '{n.name}' is not valid for every target: use letters, digits and '_', "
-                         "starting with a letter.")
+            found.append(Problem(f"node name '{n.name}' is not valid for every target: use letters, digits "
+                                 "and '_', starting with a letter.", "LK201", n.created_at))
     for m in spec.machines:
         if not MACHINE_NAME.match(m.name):
-            found.append(f"machine name '{m.name}' is not valid: use letters, digits, '_', '.' and '-', "
-                         "starting with a letter.")
+            found.append(Problem(f"machine name '{m.name}' is not valid: use letters, digits, '_', '.' and "
+                                 "'-', starting with a letter.", "LK201", _machine_at(spec, m.name)))
 
 
-def _edges(spec: SystemSpec, found: List[str]) -> None:
+def _machine_at(spec: SystemSpec, machine: str) -> Optional[Location]:
+    return next((n.created_at for n in spec.nodes if n.machine == machine), None)
+
+
+def _lengths(spec: SystemSpec, found: List[Problem]) -> None:
+    """Names must fit what they become on every target (longest form first)."""
+    def check(text: str, length: int, what: str, becomes: str, where) -> None:
+        if length > MAX_NAME:
+            found.append(Problem(
+                f"{what} is {len(text)} characters long: it becomes {becomes}, which may be at most "
+                f"{MAX_NAME} characters. Use a shorter name.", "LK202", where))
+
+    check(spec.name, len(spec.name) + len(".launch.py"), f"System name '{spec.name[:20]}...'",
+          "the ROS 2 launch file <system>.launch.py", spec.created_at)
+    for n in spec.nodes:
+        check(n.name, len("node_.py") + len(n.name), f"node name '{n.name[:20]}...'",
+              "the file node_<node>.py and a dora node id", n.created_at)
+    for m in spec.machines:
+        check(m.name, len("machines/.sh") + len(m.name), f"machine name '{m.name[:20]}...'",
+              "the file <machine>.sh and a dora machine id", _machine_at(spec, m.name))
+    for c in spec.components:
+        longest = max((p.name for p in c.inputs + c.outputs), key=len, default="")
+        port = f"/{longest}" if longest else ""
+        subject = f"component '{c.name[:20]}...'" + (f" with port '{longest[:20]}...'" if len(longest) > 20 else "")
+        check(c.name, len(f"/{spec.name}/{c.name}{port}"), subject,
+              "the ROS 2 node and topic name /<system>/<component>/<port>", c.created_at)
+
+
+def _edges(spec: SystemSpec, found: List[Problem], guessed=frozenset()) -> None:
+    """Edges between real ports, inputs wired once, required inputs wired (``guessed``: wired from a
+    component whose name is not unique, so not reported as unconnected)."""
     names = {c.name: c for c in spec.components}
     wired = Counter()
     for e in spec.edges:
         src, dst = names.get(e.src), names.get(e.dst)
+        where = _at(spec, e.dst) or _at(spec, e.src)
         if src is None:
-            found.append(f"edge {e}: no component named '{e.src}' in the system.")
+            found.append(Problem(f"edge {e}: no component named '{e.src}' in the system.", "LK210", where))
         elif src.output(e.output) is None:
-            found.append(f"edge {e}: component '{e.src}' has no output '{e.output}' "
-                         f"(outputs: {', '.join(p.name for p in src.outputs) or 'none'}).")
+            found.append(Problem(f"edge {e}: component '{e.src}' has no output '{e.output}' "
+                                 f"(outputs: {', '.join(p.name for p in src.outputs) or 'none'}).", "LK210", where))
         if dst is None:
-            found.append(f"edge {e}: no component named '{e.dst}' in the system.")
+            found.append(Problem(f"edge {e}: no component named '{e.dst}' in the system.", "LK210", where))
         elif dst.input(e.input) is None:
-            found.append(f"edge {e}: component '{e.dst}' has no input '{e.input}' "
-                         f"(inputs: {', '.join(p.name for p in dst.inputs) or 'none'}).")
+            found.append(Problem(f"edge {e}: component '{e.dst}' has no input '{e.input}' "
+                                 f"(inputs: {', '.join(p.name for p in dst.inputs) or 'none'}).", "LK210", where))
         if src is not None and dst is not None and src.output(e.output) and dst.input(e.input):
             wired[(e.dst, e.input)] += 1
             _types(spec, e, src.output(e.output).annotation, dst.input(e.input).annotation, found)
     for (dst, port), count in wired.items():
         if count > 1:
             sources = ", ".join(f"{e.src}.{e.output}" for e in spec.edges if (e.dst, e.input) == (dst, port))
-            found.append(f"{_at(spec, dst)}input '{dst}.{port}' is wired {count} times ({sources}); "
-                         "an input takes one source.")
+            found.append(Problem(f"input '{dst}.{port}' is wired {count} times ({sources}); "
+                                 "an input takes one source.", "LK212", _at(spec, dst)))
     for c in spec.components:
         for port in c.inputs:
-            if port.required and (c.name, port.name) not in wired:
-                found.append(
-                    f"{_at(spec, c.name)}required input '{c.name}.{port.name}' is not connected. Wire it "
+            if port.required and (c.name, port.name) not in wired and (c.name, port.name) not in guessed:
+                found.append(Problem(
+                    f"required input '{c.name}.{port.name}' is not connected. Wire it "
                     f"({c.name}(... {port.name}=<component>.out) or system.connect(src, {c.name}.inputs.{port.name})) "
-                    f"or give the parameter a default in forward()."
-                )
+                    f"or give the parameter a default in forward().", "LK211", c.created_at))
 
 
 def _simple_type(annotation):
@@ -128,32 +187,37 @@ def _types(spec, edge, out_annotation, in_annotation, found) -> None:
         return
     if out_t in _NUMERIC and in_t in _NUMERIC and _NUMERIC[out_t] <= _NUMERIC[in_t]:
         return
-    found.append(f"{_at(spec, edge.dst)}type mismatch on edge {edge}: output is annotated {out_t}, "
-                 f"input expects {in_t}.")
+    found.append(Problem(f"type mismatch on edge {edge}: output is annotated {out_t}, input expects {in_t}.",
+                         "LK213", _at(spec, edge.dst)))
 
 
-def _placement(spec: SystemSpec, found: List[str]) -> None:
+def _placement(spec: SystemSpec, found: List[Problem]) -> None:
     engines = sorted({n.engine for n in spec.nodes if n.engine})
     if len(engines) > 1:
         detail = ", ".join(f"{n.name}={n.engine}" for n in spec.nodes if n.engine)
-        found.append(f"nodes use different engines ({detail}); all nodes of a system must use one engine.")
+        first = next(n.engine for n in spec.nodes if n.engine)
+        odd = next(n for n in spec.nodes if n.engine and n.engine != first)
+        found.append(Problem(f"nodes use different engines ({detail}); all nodes of a system must use one engine.",
+                             "LK230", odd.created_at))
     placed = [n for n in spec.nodes if n.machine]
     unplaced = [n for n in spec.nodes if not n.machine]
     if placed and unplaced:
         for n in unplaced:
             who = f"components {', '.join(n.components)}" if n.implicit else f"node '{n.name}'"
-            found.append(
+            where = n.created_at or (_at(spec, n.components[0]) if n.components else None)
+            found.append(Problem(
                 f"{who} run on no machine while other nodes are placed on "
                 f"{', '.join(sorted({p.machine for p in placed}))}. "
-                + ("Give them a Node with a machine." if n.implicit else "Give it machine=... .")
-            )
+                + ("Give them a Node with a machine." if n.implicit else "Give it machine=... ."), "LK232", where))
     known = {m.name for m in spec.machines}
     for n in placed:
         if n.machine not in known:
-            found.append(f"node '{n.name}' names machine '{n.machine}', which the system does not define.")
+            found.append(Problem(f"node '{n.name}' names machine '{n.machine}', which the system does not define.",
+                                 "LK232", n.created_at))
     for c in spec.components:
         if c.node not in {n.name for n in spec.nodes}:
-            found.append(f"component '{c.name}' is on node '{c.node}', which the system does not define.")
+            found.append(Problem(f"component '{c.name}' is on node '{c.node}', which the system does not define.",
+                                 "LK232", c.created_at))
 
 
 def _reachability(spec: SystemSpec, found: List[str]) -> None:
@@ -191,11 +255,10 @@ def _reachability(spec: SystemSpec, found: List[str]) -> None:
         if any(p not in feeds for p in required):
             continue  # already reported as unconnected
         if c.name in cyclic:
-            found.append(
-                f"{_at(spec, c.name)}component '{c.name}' is in a loop that can never start: every component "
+            found.append(Problem(
+                f"component '{c.name}' is in a loop that can never start: every component "
                 "of the loop waits for another. Let one of them send first by defining initial_outputs(), "
-                "or make one loop input optional (give it a default in forward())."
-            )
+                "or make one loop input optional (give it a default in forward()).", "LK220", c.created_at))
         else:
             dead = [f"required input '{c.name}.{p}' is fed by '{feeds[p]}', which never fires"
                     for p in required if feeds[p] not in has_value]
@@ -205,7 +268,7 @@ def _reachability(spec: SystemSpec, found: List[str]) -> None:
                 why = "none of its inputs is connected. Wire one, or remove the component."
             else:
                 why = f"every component feeding it never fires ({', '.join(sorted(set(feeds.values())))})."
-            found.append(f"{_at(spec, c.name)}component '{c.name}' can never fire: {why}")
+            found.append(Problem(f"component '{c.name}' can never fire: {why}", "LK221", c.created_at))
 
 
 def _in_cycles(spec: SystemSpec, edges) -> set:

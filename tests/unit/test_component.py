@@ -131,14 +131,16 @@ def test_forward_with_star_args_or_without_forward_is_refused():
 
     with pytest.raises(GraphError) as err:
         Star()
-    assert str(err.value) == "Star.forward() takes *values: ports cannot be known. Name every input as a parameter."
+    assert err.value.message == "Star.forward() takes *values: ports cannot be known. Name every input as a parameter."
+    assert err.value.location.file == __file__  # the forward() that cannot be read
+    assert err.value.code == "LK254"
 
     class NoForward(Component):
         pass
 
     with pytest.raises(GraphError) as err:
         NoForward()
-    assert str(err.value) == "NoForward has no forward() method; a Component must define forward()."
+    assert err.value.message == "NoForward has no forward() method; a Component must define forward()."
 
 
 def test_the_default_name_is_the_class_name_in_snake_case():
@@ -253,10 +255,11 @@ def test_rate_comes_from_the_argument_then_the_config_then_the_default():
     assert Camera().rate_hz == 10.0
     assert Camera(rate_hz=30).rate_hz == 30.0
     assert Detector().rate_hz == 5.0
-    for bad in (0, -1, "fast", True):
+    for bad in (0, -1, "fast", True, float("nan"), float("inf")):
         with pytest.raises(GraphError) as err:
             Camera(rate_hz=bad)
-        assert str(err.value) == f"Component 'camera': rate_hz must be a positive number. Received: {bad!r}"
+        assert str(err.value) == (f"Component 'camera': rate_hz must be a positive, finite number of firings per "
+                                  f"second. Received: rate_hz={bad!r}")
 
 
 def test_node_must_be_a_node():

@@ -55,9 +55,11 @@ def test_check_json_lists_the_problems(project):
     report = json.loads(result.stdout)
     assert report["system"] == "demo"
     assert report["ok"] is False
-    assert report["problems"] == [
-        "nodes use different engines (a=dora, b=ros2); all nodes of a system must use one engine."
-    ]
+    assert report["problems"] == [{
+        "code": "LK230",
+        "message": "nodes use different engines (a=dora, b=ros2); all nodes of a system must use one engine.",
+        "file": "robot.py", "line": 17, "col": None, "severity": "error",
+    }]
 
 
 def test_duplicate_component_names(project):
@@ -76,7 +78,7 @@ def test_duplicate_component_names(project):
         system = System(components=[left, right, both], name="demo")
     """)
     result = project.run("check", "robot.py", code=2)
-    assert result.stdout == "2 components are named 'camera'; give each a unique name (name=...).\n"
+    assert result.stdout == "robot.py:24: 2 components are named 'camera'; give each a unique name (name=...).\n"
 
 
 def test_sequential_wiring_that_is_ambiguous_says_how_to_wire(project):
@@ -112,7 +114,7 @@ def test_nodes_with_different_engines(project):
     """)
     result = project.run("check", "robot.py", code=2)
     assert result.stdout == (
-        "nodes use different engines (a=dora, b=ros2); all nodes of a system must use one engine.\n"
+        "robot.py:17: nodes use different engines (a=dora, b=ros2); all nodes of a system must use one engine.\n"
     )
 
 

@@ -290,7 +290,7 @@ def test_engine_validate_reports_problems_without_raising():
     sink = Seen("sink")
     ok, problems = NativeEngine().validate(chain(count, seen, sink, name="Bad Name"))
     assert not ok
-    assert any(p.startswith("System name 'Bad Name' is not valid") for p in problems)
+    assert any(p.message.startswith("System name 'Bad Name' is not valid") for p in problems)
     assert any("required input 'sink.x' is not connected" in p for p in problems)
 
 

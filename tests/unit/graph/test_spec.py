@@ -6,6 +6,7 @@ import json
 import pytest
 
 from lkbuild import ConfigError
+from lkbuild.errors import Location
 from lkbuild.graph import SCHEMA_VERSION, ComponentSpec, EdgeSpec, MachineSpec, NodeSpec, PortSpec, SystemSpec
 
 
@@ -14,7 +15,7 @@ def sample() -> SystemSpec:
         name="camera", module="robot", qualname="Camera", file="/r/robot.py", import_root="/r",
         construction={"args": [{"$tuple": [1, 2]}], "kwargs": {"blob": {"$bytes": "AAE="}, "k": {"$float": "nan"}}},
         inputs=(), outputs=(PortSpec("out", required=False, annotation="numpy.ndarray"),), node="vision",
-        rate_hz=30.0, config={"size": 4, "labels": ["a"]}, line=7, created_at="/r/robot.py:40",
+        rate_hz=30.0, config={"size": 4, "labels": ["a"]}, line=7, created_at=Location("/r/robot.py", 40),
         requirements=("numpy==2.4.6",), local_modules=("robot.py",),
     )
     detector = ComponentSpec(
@@ -61,6 +62,9 @@ def test_a_different_schema_version_is_refused_with_what_to_do():
         f"system.json has schema version {SCHEMA_VERSION + 1}; this lkbuild reads version {SCHEMA_VERSION}. "
         "Recompile the system with this lkbuild."
     )
+    data["schema_version"] = 1  # "file:line" strings where version 2 has locations
+    with pytest.raises(ConfigError, match="^system.json has schema version 1; this lkbuild reads version 2"):
+        SystemSpec.from_dict(data)
     del data["schema_version"]
     with pytest.raises(ConfigError, match="^system.json has schema version None; "):
         SystemSpec.from_dict(data)

@@ -1,6 +1,7 @@
 """IR validation: one walk that finds every structural problem at once, each message saying how to fix it."""
 from __future__ import annotations
 
+from lkbuild.errors import Location
 from lkbuild.graph import ComponentSpec, EdgeSpec, MachineSpec, NodeSpec, PortSpec, SystemSpec
 
 
@@ -42,8 +43,8 @@ def test_a_valid_chain_has_no_problems():
 def test_every_problem_is_reported_at_once():
     spec = system(
         [
-            comp("camera"),
-            comp("camera", outputs=("out:float",)),              # duplicate name
+            comp("camera", outputs=("out:float",)),
+            comp("spare"), comp("spare"),                         # duplicate name
             comp("detector", ["image:str", "odom"]),              # type mismatch; odom unconnected
             comp("fuse", ["a", "b"]),                             # a wired twice
             comp("bad-name", ["x?"], outputs=("out put",)),       # invalid names
@@ -60,7 +61,7 @@ def test_every_problem_is_reported_at_once():
     assert spec.validate() == [
         "System name 'Robot' is not valid for every target: use lowercase letters, digits and '_', starting with "
         "a letter (it becomes a ROS 2 package name), and not 'test'.",
-        "2 components are named 'camera'; give each a unique name (name=...).",
+        "2 components are named 'spare'; give each a unique name (name=...).",
         "component name 'bad-name' is not valid for every target (dora node ids, ROS 2 node and topic names): "
         "use letters, digits and '_', starting with a letter.",
         "component 'bad-name': port name 'out put' is not valid; use letters, digits and '_', starting with a letter.",
@@ -147,7 +148,7 @@ def test_target_names_and_queue_settings_are_checked():
     assert found[0].startswith("System name 'test' is not valid for every target")
     assert found[1].startswith("component name '_cam' is not valid for every target")
     assert "component 'q' input 'x': queue policy 'lifo' is not one of drop_oldest, backpressure." in found
-    assert "component 'q' input 'x': queue size must be at least 1." in found
+    assert "component 'q' input 'x': queue size must be a whole number of messages, at least 1. Received: size=0" in found
     assert ("node name 'my node' is not valid for every target: use letters, digits and '_', starting with a "
             "letter.") in found
     assert len(found) == 5
@@ -191,3 +192,30 @@ def test_components_and_nodes_must_agree():
         "2 nodes are named 'local'; node names must be unique.",
         "component 'camera' is on node 'ghost', which the system does not define.",
     ]
+
+
+def test_problems_carry_a_code_and_the_location_the_ir_recorded():
+    where = Location("/r/robot.py", 12)
+    spec = system([comp("sink", ["x"], outputs=(), created_at=where), comp("sink2", ["x"], outputs=())])
+    found = spec.validate()
+    assert [(p.code, p.location) for p in found] == [("LK211", where), ("LK211", None)]
+    assert found[0] == f"{where}: " + found[0].message  # still the text callers print
+    assert found[0].to_dict() == {"code": "LK211", "message": found[0].message, "file": "/r/robot.py",
+                                  "line": 12, "col": None, "severity": "error"}
+
+
+def test_names_longer_than_a_target_allows_are_problems():
+    long = "c" * 250  # a fine ROS 2 node name, but /robot/<name>/out is 261 characters: too long for a topic
+    found = system([comp(long)]).validate()
+    assert [p.code for p in found] == ["LK202"]
+    assert "255" in found[0].message and "/<system>/<component>/<port>" in found[0].message
+
+
+def test_duplicate_names_give_no_guessed_problems_about_their_edges():
+    spec = system([comp("cam"), comp("cam"), comp("both", ["a", "b"], outputs=())],
+                  ["cam.out -> both.a", "cam.out -> both.b"])
+    assert [p.code for p in spec.validate()] == ["LK203"]
+
+
+def test_an_empty_system_is_a_problem():
+    assert [p.code for p in system([], nodes=()).validate()] == ["LK260"]

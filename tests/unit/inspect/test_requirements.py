@@ -1,5 +1,6 @@
 """What each component needs: third-party imports mapped to distributions, and local modules to copy."""
 
+from lkbuild.errors import Location
 from lkbuild.inspect import Project, describe, distribution, is_requirement
 
 HEADER = "from lkbuild import Component\n"
@@ -155,7 +156,7 @@ system = System(components=[Scaler()], name="robot")
     spec = load_system("robot.py").spec()
     scaler = spec.component("scaler")
     file = str((sources.root / "robot.py").resolve())
-    assert (scaler.class_at, scaler.forward_at, scaler.line) == (f"{file}:7:6", f"{file}:12:8", 7)
+    assert (scaler.class_at, scaler.forward_at, scaler.line) == (Location(file, 7, 6), Location(file, 12, 8), 7)
     assert [(f.name, f.annotation, f.default) for f in scaler.config_fields] == [("gain", "float", "2.0")]
     assert scaler.requirements == (distribution("numpy").requirement,)
     assert scaler.imports[0].where == f"{file}:4:0"
@@ -181,4 +182,4 @@ class Lidar(Component):
     lidar = load_system("robot.py").spec().component("lidar")
     assert lidar.requirements == ("lk_fancy_parts",)
     assert lidar.local_modules == ()
-    assert lidar.class_at.endswith("lk_fancy_parts/__init__.py:5:6")
+    assert str(lidar.class_at).endswith("lk_fancy_parts/__init__.py:5:6")

@@ -1,0 +1,194 @@
+"""Builds the IR: a ``System``'s components, wiring and placement plus the inspector's facts -> ``SystemSpec``.
+
+This is the one place that turns user objects into the IR; ``System.spec()`` calls it, and every
+command builds the IR once and hands the same ``SystemSpec`` to whatever needs it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import sys
+import weakref
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..component import Component, forward_annotations
+from ..construction import encode_construction
+from ..errors import GraphError, Location
+from ..node import LOCAL_NODE
+from ..runtime_stubs.lk_runtime import rosmsg
+
+
+def system_spec(system):
+    """The IR of ``system`` (a ``lkbuild.System``). Raises GraphError for what cannot be recorded."""
+    from . import EdgeSpec, MachineSpec, NodeSpec, SystemSpec
+
+    nodes: Dict[str, object] = {}
+    members: Dict[str, List[str]] = {}
+    for c in system.components:
+        node = c.node
+        key = node.name if node is not None else LOCAL_NODE
+        if node is not None and key in nodes and nodes[key] is not node:
+            raise GraphError(f"two different Node objects are named '{key}'; node names must be unique. "
+                             "Create the Node once and pass it to each component.",
+                             getattr(node, "_lk_created_at", None) or c._lk_created_at, code="LK203")
+        nodes.setdefault(key, node)
+        members.setdefault(key, []).append(c.name)
+    node_specs, machine_specs = [], {}
+    for key, node in nodes.items():
+        machine = node.machine if node is not None else None
+        if machine is not None:
+            machine_specs.setdefault(machine.name, MachineSpec(**dataclasses.asdict(machine)))
+        node_specs.append(NodeSpec(
+            name=key,
+            machine=machine.name if machine else None,
+            engine=node.engine if node is not None else None,
+            components=tuple(members[key]),
+            implicit=node is None,
+            created_at=getattr(node, "_lk_created_at", None),
+        ))
+    edges = tuple(EdgeSpec(s.name, o, d.name, i) for s, o, d, i in system._edges())
+    engines = {n.engine for n in node_specs if n.engine}
+    sources = _source_reader(system.root, system.components)
+    return SystemSpec(
+        name=system.name,
+        root=system.root,
+        components=tuple(component_spec(c, sources, system.root) for c in system.components),
+        edges=edges,
+        nodes=tuple(node_specs),
+        machines=tuple(sorted(machine_specs.values(), key=lambda m: m.name)),
+        engine=engines.pop() if len(engines) == 1 else None,
+        stand_ins=tuple(system.stand_ins),
+        created_at=system._created_at,
+    )
+
+
+def _annotation_text(annotation) -> Optional[str]:
+    if annotation is None:
+        return None
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type):
+        if annotation.__module__ == "builtins":
+            return annotation.__qualname__
+        return f"{annotation.__module__}.{annotation.__qualname__}"
+    return str(annotation).replace("typing.", "")
+
+
+def _module_of(cls) -> Tuple[str, str, str]:
+    """(module name, source file, import root) for a component class, ``__main__`` resolved to its file."""
+    try:
+        file = os.path.abspath(inspect.getsourcefile(cls) or "")
+    except TypeError:
+        file = ""
+    module = cls.__module__
+    if module == "__main__":
+        module = Path(file).stem if file else "__main__"
+    root = Path(file).parent if file else Path.cwd()
+    for _ in range(module.count(".")):
+        root = root.parent
+    return module, file, str(root)
+
+
+def _jsonable(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+_class_lines: "weakref.WeakKeyDictionary[type, int]" = weakref.WeakKeyDictionary()
+
+
+def _class_line(cls) -> int:
+    """The line of a class statement, cached: finding it parses the whole file, once per class is enough."""
+    line = _class_lines.get(cls)
+    if line is None:
+        try:
+            line = inspect.getsourcelines(cls)[1]
+        except (OSError, TypeError):
+            line = 0
+        _class_lines[cls] = line
+    return line
+
+
+def _source_reader(root: str, components: Sequence[Component]):
+    """One inspector project for the whole system, so each source file is read once."""
+    from ..inspect import Project
+
+    roots = [root] + [_module_of(type(c))[2] for c in components]
+    return Project(roots)
+
+
+def _source_facts(c: Component, sources, root: str):
+    """What the inspector reads from the class's source (libcst), or None without a source file."""
+    from ..inspect import class_file, describe
+
+    file = class_file(type(c))
+    if file is None:
+        return None
+    return describe(sources or _source_reader(root, [c]), file, type(c).__qualname__, Path(root))
+
+
+def component_spec(c: Component, sources=None, root: Optional[str] = None):
+    """The IR of one component; ``sources`` is the inspector's Project shared by a whole system."""
+    from . import ComponentSpec, FieldSpec, ImportSpec, PortSpec
+
+    cls = type(c)
+    module, file, import_root = _module_of(cls)
+    root = root or import_root
+    found = _source_facts(c, sources, root)
+    notes = forward_annotations(cls)
+    namespace = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
+    queues = getattr(cls, "input_queues", {}) or {}
+    inputs = []
+    for name in c._lk_input_names:
+        q = queues.get(name, {})
+        extra = {}
+        if "size" in q:
+            extra["queue_size"] = q["size"]
+        if "policy" in q:
+            extra["queue_policy"] = q["policy"]
+        inputs.append(PortSpec(name, required=name in c._lk_required,
+                               annotation=rosmsg.qualify(_annotation_text(notes.get(name)), namespace), **extra))
+    out_names = cls._lk_outputs
+    out_types = dict(cls._lk_output_types)
+    if len(out_names) == 1 and "return" in notes and out_names[0] not in out_types:
+        out_types[out_names[0]] = notes["return"]
+    outputs = [PortSpec(n, required=False, annotation=rosmsg.qualify(_annotation_text(out_types.get(n)), namespace))
+               for n in out_names]
+    if found is not None:
+        source = dict(
+            line=found.line,
+            class_at=Location(found.file, found.line, found.col),
+            forward_at=Location(*found.forward) if found.forward else None,
+            config_fields=tuple(FieldSpec(f.name, f.annotation, f.default) for f in found.config),
+            imports=tuple(ImportSpec(i.module, i.requirement, i.used, f"{i.file}:{i.line}:{i.col}")
+                          for i in found.imports),
+            requirements=tuple(found.requirements),
+            local_modules=tuple(found.local_modules),
+        )
+    else:
+        source = dict(line=_class_line(cls))
+    return ComponentSpec(
+        name=c.name,
+        module=module,
+        qualname=cls.__qualname__,
+        file=file,
+        import_root=root,
+        construction=encode_construction(c),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        node=c.node.name if c.node is not None else LOCAL_NODE,
+        rate_hz=c.rate_hz,
+        starts_loop=c.starts_loop,
+        config=_jsonable(c.config) if c.config is not None else {},
+        created_at=c._lk_created_at,
+        **source,
+    )
