@@ -1,6 +1,9 @@
 """``lkbuild launch``: compile, then run."""
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import click
 
 from .compile import compile_system
@@ -38,7 +41,8 @@ def launch(app, system, engine, iterations, duration, fast, record_dir, coordina
         options["coordinator_addr"] = coordinator_addr
     if local_cluster:
         options["local_cluster"] = True
-    result = runner.launch(loaded, config_path, **options)
+    with progress_on_stderr():
+        result = runner.launch(loaded, config_path, **options)
     click.echo(summary(loaded.name, runner.name, result))
     for warning in getattr(result, "warnings", None) or ():
         click.echo(f"Warning: {warning}", err=True)
@@ -64,3 +68,29 @@ def summary(name, engine, result) -> str:
     if lost:
         lines.append("messages lost in transit: " + ", ".join(f"{edge}={n}" for edge, n in sorted(lost.items())))
     return "\n".join(lines)
+
+
+class _StderrHandler(logging.Handler):
+    """lkbuild's progress notes on stderr, warnings prefixed as the CLI prints its other warnings."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "Warning: " if record.levelno >= logging.WARNING else ""
+        click.echo(f"{prefix}{record.getMessage()}", err=True)
+
+
+@contextlib.contextmanager
+def progress_on_stderr():
+    """Show what a launch waits for (daemons registering, a run stopping) while it waits."""
+    logger = logging.getLogger("lkbuild")
+    if logger.handlers:  # configured by the caller: leave it alone
+        yield
+        return
+    handler = _StderrHandler(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -12,26 +12,33 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import ComponentError, ConfigError, LkbuildError, ToolError, ToolFailedError
+from ..errors import ComponentError, ComponentStalledError, ConfigError, LkbuildError, ToolError, ToolFailedError
 from ..output import write_tree
 from ..runtime_stubs.lk_runtime.dora_node import FAILURE_MARK, LOST_MARK, RUN_ENV, SUMMARY_MARK
 from ..generators.dora import LOCAL_DATAFLOW
-from ..tools import tail
+from ..tools import stop_all, tail, wait_until
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
+from ..tools.shm import ShmTracker
+from ..tools.signals import stop_requests
+from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
 from .base import Engine
 from .native import RunResult, read_system_json, write_system_json
 
 log = logging.getLogger("lkbuild.dora")
 
 PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
+# dora logs "<node>: daemon node is ready" once a node has joined the dataflow, i.e. after its setup().
+_READY = re.compile(r"\b([A-Za-z0-9_.-]+): daemon node is ready")
 
 
 @dataclass
@@ -96,14 +103,20 @@ class DoraEngine(Engine):
                realtime: bool = True, timeout: Optional[float] = None) -> DoraRunResult:
         """Run the compiled dataflow; returns when it has ended (``iterations``, ``duration`` or Ctrl-C).
 
+        ``duration`` bounds the whole run in wall-clock time, setup included. SIGTERM and SIGHUP stop
+        the run as Ctrl-C does (``lkbuild.tools.signals.Stopped``).
+
         Raises:
             ComponentError: a component raised; names component, node and machine, with the traceback.
-            ToolError: dora failed, or ``timeout`` seconds passed (everything is stopped first).
+            ComponentStalledError: ``duration`` passed while a node was still in ``setup()``.
+            ToolError: dora failed, a machine's daemon was lost, or ``timeout`` seconds passed
+                (everything is stopped first).
         """
         if iterations is not None and iterations < 0:
             raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
         if coordinator_addr and local_cluster:
             raise ConfigError("use either coordinator_addr (a running coordinator) or local_cluster, not both.")
+        started = time.monotonic()
         dataflow = Path(config_path or self.compile(system)).resolve()
         spec = self._spec(system, dataflow)
         settings = {"iterations": iterations, "realtime": bool(realtime),
@@ -114,18 +127,20 @@ class DoraEngine(Engine):
         logs = dataflow.parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         result = DoraRunResult("dora", record_dir=Path(settings["record_dir"]) if record_dir else None)
-        try:
-            if local_cluster:
-                self._run_local_cluster(spec, dataflow, env_vars, logs, duration, timeout, result)
-            elif coordinator_addr:
-                self._run_on_coordinator(spec, dataflow, Coordinator.parse(coordinator_addr), env_vars, logs,
-                                         duration, timeout, result)
-            else:
-                self._run_here(dataflow, env_vars, logs, duration, timeout, result)
-        finally:
-            # Nodes report in their own order; show them in the system's, as the native engine does.
-            order = [c.name for c in spec.components]
-            result.fired = {name: result.fired[name] for name in order if name in result.fired}
+        run = _Run(spec, dataflow, env_vars, logs, duration, timeout, result, started, ShmTracker())
+        with stop_requests():
+            try:
+                if local_cluster:
+                    self._run_local_cluster(run)
+                elif coordinator_addr:
+                    self._run_on_coordinator(run, Coordinator.parse(coordinator_addr))
+                else:
+                    self._run_here(run)
+            finally:
+                run.shm.cleanup()  # every process of the run has been stopped by now
+                # Nodes report in their own order; show them in the system's, as the native engine does.
+                order = [c.name for c in spec.components]
+                result.fired = {name: result.fired[name] for name in order if name in result.fired}
         return result
 
     def _spec(self, system, dataflow: Path):
@@ -134,49 +149,57 @@ class DoraEngine(Engine):
             return read_system_json(system_json)
         return self.checked_spec(system)
 
-    def _run_here(self, dataflow, env_vars, logs, duration, timeout, result) -> None:
-        result.log_file = _fresh(logs / "dora-run.log")
+    def _run_here(self, run: "_Run") -> None:
+        result = run.result
+        result.log_file = _fresh(run.logs / "dora-run.log")
         dora = self.tool()
-        local = dataflow.parent / LOCAL_DATAFLOW  # `dora run` refuses `deploy:` sections
-        before = _log_dirs(dataflow.parent / "out")
-        process = dora.run_dataflow(local if local.exists() else dataflow, env_vars, result.log_file,
-                                    stop_after=duration)
+        local = run.dataflow.parent / LOCAL_DATAFLOW  # `dora run` refuses `deploy:` sections
+        before = _log_dirs(run.dataflow.parent / "out")
+        # The duration is enforced here, in wall-clock time from the launch: dora's own --stop-after
+        # only starts counting once every node has set up.
+        process = dora.run_dataflow(local if local.exists() else run.dataflow, run.env_vars, result.log_file)
         result.pids.append(process.pid)
-        code = _wait(process, timeout)
-        result.log_dir = _newest(_log_dirs(dataflow.parent / "out") - before)
-        self._finish(result, code, process.cmd)
+        try:
+            outcome = Supervisor(process, shm=run.shm, started=run.started).wait(
+                run.duration, run.timeout, on_deadline=process.interrupt)
+        finally:
+            process.stop()
+        result.log_dir = _newest(_log_dirs(run.dataflow.parent / "out") - before)
+        self._finish(result, outcome, process.cmd, run)
 
-    def _run_local_cluster(self, spec, dataflow, env_vars, logs, duration, timeout, result) -> None:
+    def _run_local_cluster(self, run: "_Run") -> None:
         from ..generators.dora.dataflow import machines_of
 
         # Scratch state of the previous rehearsal (daemon work dirs, node logs) is of no further use.
-        state = dataflow.parent / "cluster"
+        state = run.dataflow.parent / "cluster"
         shutil.rmtree(state, ignore_errors=True)
-        result.log_file = _fresh(logs / "dora-start.log")
-        machines = machines_of(spec)
+        run.result.log_file = _fresh(run.logs / "dora-start.log")
+        machines = machines_of(run.spec)
         with LocalCluster(self.tool(state / "home"), machines, state) as cluster:
-            result.pids.extend(cluster.pids)
+            run.result.pids.extend(cluster.pids)
             log.info("local dora cluster: coordinator %s, daemons for %s", cluster.coordinator,
                      ", ".join(machines) or "one unnamed machine")
-            code = self._attach(cluster.dora, dataflow, cluster.coordinator, spec.name, env_vars, duration,
-                                timeout, result)
-        result.log_dir = state  # <machine>/_work/<session>/out/<run>/log_<node>.jsonl, one tree per daemon
-        self._finish(result, code, ["dora", "start", str(dataflow)])
+            outcome = self._attach(cluster.dora, cluster.coordinator, run, cluster.helpers())
+            if outcome.lost:
+                raise _machine_lost(outcome, cluster, run)
+        run.result.log_dir = state  # <machine>/_work/<session>/out/<run>/log_<node>.jsonl, one tree per daemon
+        self._finish(run.result, outcome, ["dora", "start", str(run.dataflow)], run, extra_logs=state.glob("*.log"))
 
-    def _run_on_coordinator(self, spec, dataflow, coordinator, env_vars, logs, duration, timeout, result) -> None:
+    def _run_on_coordinator(self, run: "_Run", coordinator) -> None:
         from ..generators.dora.dataflow import machines_of
 
-        files = self.generate(spec, coordinator_addr=coordinator.host, coordinator_port=coordinator.port)
+        result = run.result
+        files = self.generate(run.spec, coordinator_addr=coordinator.host, coordinator_port=coordinator.port)
         write_tree(self.dora_dir, {k: v for k, v in files.items() if k.startswith("machines/")})
-        for machine in machines_of(spec):
+        for machine in machines_of(run.spec):
             command = " ".join(shlex.quote(a) for a in daemon_command(machine, coordinator))
             result.daemon_commands[machine] = command
             log.info("on machine %s run: %s   (also in %s)", machine, command,
                      self.dora_dir / "machines" / f"{machine}.sh")
-        result.log_file = _fresh(logs / "dora-start.log")
-        code = self._attach(self.tool(), dataflow, coordinator, spec.name, env_vars, duration, timeout, result)
+        result.log_file = _fresh(run.logs / "dora-start.log")
+        outcome = self._attach(self.tool(), coordinator, run)
         try:
-            self._finish(result, code, ["dora", "start", str(dataflow)])
+            self._finish(result, outcome, ["dora", "start", str(run.dataflow)], run)
         except ToolFailedError as exc:
             # Most often a daemon is missing: say what to start where.
             commands = "\n".join(f"  on {m}: {c}" for m, c in result.daemon_commands.items())
@@ -184,24 +207,33 @@ class DoraEngine(Engine):
                                   f"Is a dora daemon running on every machine, connected to {coordinator}?\n"
                                   f"{commands}") from None
 
-    def _attach(self, dora, dataflow, coordinator, name, env_vars, duration, timeout, result) -> int:
+    def _attach(self, dora, coordinator, run: "_Run", helpers=None) -> Outcome:
         """``dora start --attach``; ``duration`` and Ctrl-C stop the dataflow through the coordinator."""
-        process = dora.start_dataflow(dataflow, coordinator, name, env_vars, result.log_file)
-        result.pids.append(process.pid)
-        try:
-            return _wait(process, duration if duration is not None else timeout, stop=False)
-        except (TimeoutError, KeyboardInterrupt) as exc:
-            dora.stop_dataflow(coordinator, name)
-            code = _wait(process, 30)
-            if isinstance(exc, KeyboardInterrupt) or duration is None:
-                raise exc if isinstance(exc, KeyboardInterrupt) else _timed_out(timeout, result)
-            return code
-        finally:
-            process.stop()
+        process = dora.start_dataflow(run.dataflow, coordinator, run.spec.name, run.env_vars, run.result.log_file)
+        run.result.pids.append(process.pid)
+        stopping: List = []
 
-    def _finish(self, result: DoraRunResult, code: int, cmd) -> None:
-        """Read the node logs (summaries, failures); raise what went wrong."""
-        lines = _log_lines(result)
+        def request_stop() -> None:
+            stopping.append(dora.request_stop(coordinator, run.spec.name))
+
+        try:
+            return Supervisor(process, helpers, shm=run.shm, started=run.started).wait(
+                run.duration, run.timeout, on_deadline=request_stop)
+        except KeyboardInterrupt:
+            request_stop()  # the nodes end as at a normal stop (teardown runs); stop_all ends what does not
+            wait_until(lambda: process.poll() is not None, STOP_GRACE_S)
+            raise
+        finally:
+            stop_all([process, *stopping], grace=2.0)
+
+    def _finish(self, result: DoraRunResult, outcome, cmd, run: Optional["_Run"] = None, extra_logs=()) -> None:
+        """Read the node logs (summaries, losses, failures); raise what went wrong.
+
+        ``outcome``: how the run ended (``Outcome``), or just dora's exit code.
+        """
+        if not isinstance(outcome, Outcome):
+            outcome = Outcome(code=outcome)
+        lines = _log_lines(result, extra_logs)
         for text in _marked(lines, SUMMARY_MARK):
             result.messages += int(text.get("messages", 0))
             result.fired.update({str(k): int(v) for k, v in text.get("fired", {}).items()})
@@ -213,36 +245,69 @@ class DoraEngine(Engine):
                         sum(result.lost.values()), ", ".join(f"{e}: {n}" for e, n in sorted(result.lost.items())))
         if result.log_dir:
             log.info("dora node logs: %s", result.log_dir)
-        if code == 0:
-            return
         failures = list(_marked(lines, FAILURE_MARK))
         where = f"\nLogs: {result.log_dir or result.log_file}"
         for failure in failures:
             if failure.get("component"):
                 raise ComponentError(failure["component"], str(failure.get("node")), str(failure.get("machine")),
                                      str(failure.get("phase")), str(failure.get("traceback", "")) + where)
+        if outcome.timed_out:
+            raise _timed_out(run.timeout if run else None, result)
+        if outcome.deadline and run is not None:
+            starting = _not_ready(run.spec, lines)
+            if starting:
+                raise _still_in_setup(run, starting, where)
+        if outcome.stalled:
+            raise ToolError(f"the dora run did not stop within {STOP_GRACE_S:.0f} s of the end of its duration "
+                            f"and was stopped.{where}")
+        if outcome.code == 0:
+            return
         if failures:
-            raise ToolFailedError(cmd, code, str(failures[0].get("traceback", "")),
+            raise ToolFailedError(cmd, outcome.code, str(failures[0].get("traceback", "")),
                                   f"node '{failures[0].get('node')}' failed.{where}")
         output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
-        raise ToolFailedError(cmd, code, tail(output), f"See {result.log_file}.")
+        raise ToolFailedError(cmd, outcome.code if outcome.code is not None else -1, tail(output),
+                              f"See {result.log_file}.")
+
+
+@dataclass
+class _Run:
+    """One launch's inputs and what it collects as it goes."""
+
+    spec: object
+    dataflow: Path
+    env_vars: Dict[str, str]
+    logs: Path
+    duration: Optional[float]
+    timeout: Optional[float]
+    result: DoraRunResult
+    started: float
+    shm: ShmTracker
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
-def _wait(process, timeout: Optional[float], stop: bool = True) -> int:
-    """Wait for a dora process; with ``stop``, whatever happens, its whole process group is ended after."""
-    import subprocess
+def _not_ready(spec, lines: List[str]) -> List[str]:
+    """Nodes dora never reported ready: they were still in ``setup()`` (a node joins the dataflow after it)."""
+    ready = {m.group(1) for line in lines for m in [_READY.search(line)] if m}
+    return [node.name for node in spec.nodes if node.name not in ready]
 
-    try:
-        return process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        if not stop:
-            raise TimeoutError from None
-        process.stop()
-        raise _timed_out(timeout, None) from None
-    finally:
-        if stop:
-            process.stop()
+
+def _still_in_setup(run: "_Run", nodes: List[str], where: str) -> ComponentStalledError:
+    components = {n: [c.name for c in run.spec.components if run.spec.node_of(c.name).name == n] for n in nodes}
+    machine = run.spec.node(nodes[0]).machine or "local"
+    return ComponentStalledError(
+        components[nodes[0]], nodes[0], machine, "setup", run.duration,
+        "".join(f"\nnode '{n}' (components {', '.join(components[n])}) never joined the dataflow." for n in nodes)
+        + where)
+
+
+def _machine_lost(outcome: Outcome, cluster, run: "_Run") -> ToolError:
+    process = cluster.helpers()[outcome.lost]
+    nodes = [n.name for n in run.spec.nodes if f"machine '{n.machine}'" == outcome.lost]
+    on = f" Its nodes ({', '.join(nodes)}) stopped with it;" if nodes else ""
+    return ToolError(f"{outcome.lost} was lost {outcome.elapsed:.0f} s into the run: its dora process "
+                     f"(pid {process.pid}) ended with code {process.poll()}.{on} every other process of the run "
+                     f"was stopped. Log: {process.log_path}\n{process.log_tail()}")
 
 
 def _timed_out(timeout, result) -> ToolError:
@@ -264,8 +329,8 @@ def _newest(dirs) -> Optional[Path]:
     return max(dirs, key=lambda d: d.stat().st_mtime) if dirs else None
 
 
-def _log_lines(result: DoraRunResult) -> List[str]:
-    """The messages of every node log of this run (JSON lines), then dora's own output."""
+def _log_lines(result: DoraRunResult, extra_logs=()) -> List[str]:
+    """The messages of every node log of this run (JSON lines), then dora's own output (and daemons')."""
     lines: List[str] = []
     if result.log_dir and result.log_dir.is_dir():
         for path in sorted(result.log_dir.rglob("log_*.jsonl")):
@@ -274,8 +339,9 @@ def _log_lines(result: DoraRunResult) -> List[str]:
                     lines.append(str(json.loads(raw).get("msg", "")))
                 except (ValueError, AttributeError):
                     lines.append(raw)
-    if result.log_file and result.log_file.exists():
-        lines += result.log_file.read_text(errors="replace").splitlines()
+    for path in [result.log_file, *sorted(extra_logs)]:
+        if path and path.exists():
+            lines += path.read_text(errors="replace").splitlines()
     return lines
 
 

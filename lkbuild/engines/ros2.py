@@ -5,15 +5,12 @@ the system's launch file. ``launch`` builds the package with colcon (skipped whe
 change), then runs it: with ``ros2 launch`` where a ROS 2 install provides it, otherwise by starting
 every installed node executable itself, with exactly the arguments the launch file gives them. One
 process per lkbuild Node; the run ends by itself with ``iterations``, after ``duration`` seconds, or on
-Ctrl-C, and no process of it is left running.
+Ctrl-C (or SIGTERM, SIGHUP), and no process of it is left running.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +19,10 @@ from typing import Dict, List, Optional
 from ..errors import ComponentError, ConfigError, ToolFailedError
 from ..output import write_tree
 from ..runtime_stubs.lk_runtime.ros2_node import FAILURE_MARK, SUMMARY_MARK
-from ..tools import Process
+from ..tools import Process, stop_all
 from ..tools.colcon import Colcon, tree_digest
 from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files
+from ..tools.signals import stop_requests
 from .base import Engine
 from .native import RunResult, read_system_json, write_system_json
 
@@ -145,12 +143,11 @@ class Ros2Engine(Engine):
                                built=built)
         before = shm_files()
         processes: Dict[str, Process] = {}
-        with _terminate_as_interrupt():
+        with stop_requests():
             try:
                 self._run(spec, result, processes, iterations, record_dir, realtime, duration, timeout, env)
             finally:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 remove_stale_shm(before)
         self._summarize(result, log_dir)
         return result
@@ -183,8 +180,7 @@ class Ros2Engine(Engine):
             codes = {name: p.poll() for name, p in processes.items()}
             failed = [name for name, code in codes.items() if code not in (None, 0)]
             if failed:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 raise self._failure(processes, failed[0])
             if all(code == 0 for code in codes.values()):
                 if any(self._failures(p) for p in processes.values()):  # `ros2 launch` exits 0 regardless
@@ -192,15 +188,13 @@ class Ros2Engine(Engine):
                 return
             elapsed = time.monotonic() - start
             if duration is not None and elapsed >= duration:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 failed = [name for name, p in processes.items() if p.poll() not in (0, None)]
                 if any(self._failures(p) for p in processes.values()):
                     raise self._failure(processes, failed[0] if failed else next(iter(processes)))
                 return
             if timeout is not None and elapsed >= timeout:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 name = next((n for n, c in codes.items() if c is None), next(iter(processes)))
                 raise ToolFailedError(processes[name].cmd, -1, processes[name].log_tail(),
                                       f"the ROS 2 run did not end within {timeout} s; logs: "
@@ -246,20 +240,3 @@ class Ros2Engine(Engine):
                     continue
                 result.messages += summary.get("messages", 0)
                 result.fired.update(summary.get("fired", {}))
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (``kill``, a service manager) stops a run as Ctrl-C does, so no node process outlives it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
