@@ -17,7 +17,6 @@ import shlex
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -38,7 +37,8 @@ log = logging.getLogger("lkbuild.dora")
 
 PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
 # dora logs "<node>: daemon node is ready" once a node has joined the dataflow, i.e. after its setup().
-_READY = re.compile(r"\b([A-Za-z0-9_.-]+): daemon node is ready")
+_READY = re.compile(r"\b([A-Za-z0-9_.-]+)(?: on daemon `[^`]*`)?: daemon node is ready")
+_NODE_FAILED = re.compile(r"Node `([A-Za-z0-9_.-]+)` failed: (.+)")
 
 
 @dataclass
@@ -103,7 +103,7 @@ class DoraEngine(Engine):
                realtime: bool = True, timeout: Optional[float] = None) -> DoraRunResult:
         """Run the compiled dataflow; returns when it has ended (``iterations``, ``duration`` or Ctrl-C).
 
-        ``duration`` bounds the whole run in wall-clock time, setup included. SIGTERM and SIGHUP stop
+        ``duration`` bounds the run in wall-clock time from the dataflow's start, setup included. SIGTERM and SIGHUP stop
         the run as Ctrl-C does (``lkbuild.tools.signals.Stopped``).
 
         Raises:
@@ -116,7 +116,6 @@ class DoraEngine(Engine):
             raise ConfigError(f"iterations must be 0 or more. Received: iterations={iterations}")
         if coordinator_addr and local_cluster:
             raise ConfigError("use either coordinator_addr (a running coordinator) or local_cluster, not both.")
-        started = time.monotonic()
         dataflow = Path(config_path or self.compile(system)).resolve()
         spec = self._spec(system, dataflow)
         settings = {"iterations": iterations, "realtime": bool(realtime),
@@ -127,7 +126,7 @@ class DoraEngine(Engine):
         logs = dataflow.parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         result = DoraRunResult("dora", record_dir=Path(settings["record_dir"]) if record_dir else None)
-        run = _Run(spec, dataflow, env_vars, logs, duration, timeout, result, started, ShmTracker())
+        run = _Run(spec, dataflow, env_vars, logs, duration, timeout, result, ShmTracker())
         with stop_requests():
             try:
                 if local_cluster:
@@ -160,7 +159,7 @@ class DoraEngine(Engine):
         process = dora.run_dataflow(local if local.exists() else run.dataflow, run.env_vars, result.log_file)
         result.pids.append(process.pid)
         try:
-            outcome = Supervisor(process, shm=run.shm, started=run.started).wait(
+            outcome = Supervisor(process, shm=run.shm).wait(
                 run.duration, run.timeout, on_deadline=process.interrupt)
         finally:
             process.stop()
@@ -217,7 +216,7 @@ class DoraEngine(Engine):
             stopping.append(dora.request_stop(coordinator, run.spec.name))
 
         try:
-            return Supervisor(process, helpers, shm=run.shm, started=run.started).wait(
+            return Supervisor(process, helpers, shm=run.shm).wait(
                 run.duration, run.timeout, on_deadline=request_stop)
         except KeyboardInterrupt:
             request_stop()  # the nodes end as at a normal stop (teardown runs); stop_all ends what does not
@@ -266,8 +265,15 @@ class DoraEngine(Engine):
             raise ToolFailedError(cmd, outcome.code, str(failures[0].get("traceback", "")),
                                   f"node '{failures[0].get('node')}' failed.{where}")
         output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
-        raise ToolFailedError(cmd, outcome.code if outcome.code is not None else -1, tail(output),
-                              f"See {result.log_file}.")
+        code = outcome.code if outcome.code is not None else -1
+        ended = {m.group(1): m.group(2).strip() for line in lines for m in [_NODE_FAILED.search(line)] if m}
+        if ended and run is not None:
+            # A node that ended without a report of its own was ended from outside (killed, out of memory).
+            raise ToolFailedError(cmd, code, tail(output), "".join(
+                f"node '{n}' (components {', '.join(_components_on(run.spec, n))}) {why}; it reported "
+                f"nothing itself, so it was ended from outside (killed, out of memory). "
+                for n, why in sorted(ended.items())) + f"See {result.log_file}.")
+        raise ToolFailedError(cmd, code, tail(output), f"See {result.log_file}.")
 
 
 @dataclass
@@ -281,7 +287,6 @@ class _Run:
     duration: Optional[float]
     timeout: Optional[float]
     result: DoraRunResult
-    started: float
     shm: ShmTracker
 
 
@@ -292,8 +297,12 @@ def _not_ready(spec, lines: List[str]) -> List[str]:
     return [node.name for node in spec.nodes if node.name not in ready]
 
 
+def _components_on(spec, node: str) -> List[str]:
+    return [c.name for c in spec.components if spec.node_of(c.name).name == node]
+
+
 def _still_in_setup(run: "_Run", nodes: List[str], where: str) -> ComponentStalledError:
-    components = {n: [c.name for c in run.spec.components if run.spec.node_of(c.name).name == n] for n in nodes}
+    components = {n: _components_on(run.spec, n) for n in nodes}
     machine = run.spec.node(nodes[0]).machine or "local"
     return ComponentStalledError(
         components[nodes[0]], nodes[0], machine, "setup", run.duration,

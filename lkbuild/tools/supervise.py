@@ -26,7 +26,7 @@ log = logging.getLogger("lkbuild.tools")
 
 POLL_S = 0.1
 SAMPLE_EVERY_S = 0.5
-STOP_GRACE_S = 8.0
+STOP_GRACE_S = 5.0
 
 
 @dataclass

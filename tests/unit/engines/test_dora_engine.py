@@ -145,3 +145,42 @@ def test_messages_dora_lost_are_reported_per_edge(engine, tmp_path, caplog):
     engine._finish(result, 0, ["dora", "run"])
     assert result.lost == {"a/source.out -> b/relay.x": 2}
     assert "dora lost 2 message(s)" in caplog.text
+
+
+def _outcome(**kw):
+    from lkbuild.tools.supervise import Outcome
+
+    return Outcome(**kw)
+
+
+def _run(engine, tmp_path, duration=4.0):
+    from lkbuild.engines.dora import _Run
+    from lkbuild.tools.shm import ShmTracker
+
+    spec = engine.checked_spec(chain())
+    return _Run(spec, tmp_path / "dataflow.yaml", {}, tmp_path, duration, None, DoraRunResult("dora"), ShmTracker())
+
+
+@pytest.mark.parametrize("ready", [
+    "10:24:18 INFO   a: daemon node is ready",                  # dora run
+    "10:24:18 INFO   a on daemon `m1`: daemon node is ready",   # dora start (a cluster)
+])
+def test_a_node_never_ready_at_the_end_of_the_duration_is_named_still_in_setup(engine, tmp_path, ready):
+    from lkbuild.errors import ComponentStalledError
+
+    log_file = tmp_path / "dora-run.log"
+    log_file.write_text(ready + "\n")
+    with pytest.raises(ComponentStalledError) as caught:
+        engine._finish(DoraRunResult("dora", log_file=log_file), _outcome(code=0, deadline=True), ["dora", "run"],
+                       _run(engine, tmp_path))
+    assert caught.value.exit_code == 3 and caught.value.components == ["relay"]
+    assert "component 'relay' (node 'b', machine 'local') still in setup() when the duration of 4 s ended" \
+        in str(caught.value)
+
+
+def test_a_node_dora_saw_killed_is_named_with_its_components(engine, tmp_path):
+    log_file = tmp_path / "dora-run.log"
+    log_file.write_text("Dataflow failed:\nNode `b` failed: exited because of signal SIGKILL\n")
+    with pytest.raises(ToolFailedError) as caught:
+        engine._finish(DoraRunResult("dora", log_file=log_file), 1, ["dora", "run"], _run(engine, tmp_path))
+    assert "node 'b' (components relay) exited because of signal SIGKILL" in str(caught.value)
