@@ -38,6 +38,7 @@ log = logging.getLogger("lkbuild.dora")
 PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
 # dora logs "<node>: daemon node is ready" once a node has joined the dataflow, i.e. after its setup().
 _READY = re.compile(r"\b([A-Za-z0-9_.-]+)(?: on daemon `[^`]*`)?: daemon node is ready")
+INTERRUPT_GRACE_S = 3.0  # after Ctrl-C, for `dora stop` to end the nodes gracefully (the rest is signalled)
 _NODE_FAILED = re.compile(r"Node `([A-Za-z0-9_.-]+)` failed: (.+)")
 
 
@@ -160,7 +161,7 @@ class DoraEngine(Engine):
         result.pids.append(process.pid)
         try:
             outcome = Supervisor(process, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=process.interrupt)
+                run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: _starting(run))
         finally:
             process.stop()
         result.log_dir = _newest(_log_dirs(run.dataflow.parent / "out") - before)
@@ -178,9 +179,13 @@ class DoraEngine(Engine):
             run.result.pids.extend(cluster.pids)
             log.info("local dora cluster: coordinator %s, daemons for %s", cluster.coordinator,
                      ", ".join(machines) or "one unnamed machine")
-            outcome = self._attach(cluster.dora, cluster.coordinator, run, cluster.helpers())
+            outcome = self._attach(cluster.dora, cluster.coordinator, run, cluster.helpers(),
+                                   broken=cluster.spawn_failure)
             if outcome.lost:
                 raise _machine_lost(outcome, cluster, run)
+            if outcome.broken:
+                raise ToolError(f"{outcome.broken} {outcome.elapsed:.0f} s into the run; every process of the run "
+                                f"was stopped. Logs: {state}")
         run.result.log_dir = state  # <machine>/_work/<session>/out/<run>/log_<node>.jsonl, one tree per daemon
         self._finish(run.result, outcome, ["dora", "start", str(run.dataflow)], run, extra_logs=state.glob("*.log"))
 
@@ -206,7 +211,7 @@ class DoraEngine(Engine):
                                   f"Is a dora daemon running on every machine, connected to {coordinator}?\n"
                                   f"{commands}") from None
 
-    def _attach(self, dora, coordinator, run: "_Run", helpers=None) -> Outcome:
+    def _attach(self, dora, coordinator, run: "_Run", helpers=None, broken=None) -> Outcome:
         """``dora start --attach``; ``duration`` and Ctrl-C stop the dataflow through the coordinator."""
         process = dora.start_dataflow(run.dataflow, coordinator, run.spec.name, run.env_vars, run.result.log_file)
         run.result.pids.append(process.pid)
@@ -217,10 +222,11 @@ class DoraEngine(Engine):
 
         try:
             return Supervisor(process, helpers, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=request_stop)
+                run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: _starting(run),
+                broken=broken)
         except KeyboardInterrupt:
             request_stop()  # the nodes end as at a normal stop (teardown runs); stop_all ends what does not
-            wait_until(lambda: process.poll() is not None, STOP_GRACE_S)
+            wait_until(lambda: process.poll() is not None, INTERRUPT_GRACE_S)
             raise
         finally:
             stop_all([process, *stopping], grace=2.0)
@@ -288,6 +294,7 @@ class _Run:
     timeout: Optional[float]
     result: DoraRunResult
     shm: ShmTracker
+    all_ready: bool = False
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -295,6 +302,18 @@ def _not_ready(spec, lines: List[str]) -> List[str]:
     """Nodes dora never reported ready: they were still in ``setup()`` (a node joins the dataflow after it)."""
     ready = {m.group(1) for line in lines for m in [_READY.search(line)] if m}
     return [node.name for node in spec.nodes if node.name not in ready]
+
+
+def _starting(run: "_Run") -> Optional[str]:
+    """While some nodes have not joined the dataflow yet: which (they are in ``setup()``)."""
+    if run.all_ready:
+        return None
+    log_file = run.result.log_file
+    lines = log_file.read_text(errors="replace").splitlines() if log_file and log_file.exists() else []
+    waiting = _not_ready(run.spec, lines)
+    run.all_ready = not waiting
+    return f"node{'s' if len(waiting) > 1 else ''} {', '.join(waiting)} to set up and join the dataflow" \
+        if waiting else None
 
 
 def _components_on(spec, node: str) -> List[str]:

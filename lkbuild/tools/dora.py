@@ -18,6 +18,8 @@ from . import Process, Tool, stop_all, tail, wait_until
 HOW_TO_INSTALL = "Install it with: pip install 'dora-rs==1.1.0' 'dora-rs-cli==1.1.0' (or pip install 'lkbuild[dora]')."
 DEFAULT_COORDINATOR_PORT = 6013
 CLUSTER_READY_TIMEOUT_S = 30.0  # for one daemon to register (each waits for those before it)
+SPAWN_FAILURE = "after partial spawn failure"  # the coordinator's words, see LocalCluster.spawn_failure
+DOWN_GRACE_S = 3.0  # for `dora down` to end the coordinator and daemons before they are signalled
 # Keep zenoh from scouting the network and from waiting for endpoint exchange on loopback.
 # dora prints a Rust backtrace with every error: noise in the output tails lkbuild shows.
 NO_BACKTRACES = {"RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"}
@@ -248,14 +250,35 @@ class LocalCluster:
             raise self._failure("a dora cluster process exited early")
 
     def stop(self) -> None:
-        """``dora down``, then end every process this cluster started (by pid, whole process groups)."""
+        """``dora down``, then end every process this cluster started (by pid, whole process groups).
+
+        Bounded whatever state the cluster is in: ``dora down`` runs in the background and gets
+        ``DOWN_GRACE_S``; an unresponsive coordinator must not hold up a Ctrl-C.
+        """
+        down = None
         if any(p.poll() is None for p in self.processes):
             try:
-                self.dora.down(self.coordinator)
+                down = self.dora.start(["down", *self.coordinator.args()])
             except ToolError:
                 pass  # the processes are ended below either way
-            wait_until(lambda: all(p.poll() is not None for p in self.processes), 5)
-        stop_all(list(reversed(self.processes)), grace=2.0)
+            wait_until(lambda: all(p.poll() is not None for p in self.processes), DOWN_GRACE_S)
+        stop_all([*reversed(self.processes), *([down] if down else [])], grace=2.0)
+
+    def spawn_failure(self) -> Optional[str]:
+        """What the coordinator logged when it could not start a dataflow on every daemon, or None.
+
+        It then rolls the dataflow back one daemon at a time, waiting long enough on each for the
+        daemons to lose it and exit: nothing good comes after this line.
+        """
+        log_path = self.state_dir / "coordinator.log"
+        try:
+            text = log_path.read_text(errors="replace")
+        except OSError:
+            return None
+        if SPAWN_FAILURE not in text:
+            return None
+        return (f"the dora coordinator could not start the dataflow on every machine ({SPAWN_FAILURE}: a daemon did "
+                f"not answer in time; on one computer this means too many machines for its CPUs)")
 
     def _ready(self, started: Optional[int] = None) -> bool:
         """The first ``started`` daemons (default: all) are listed by ``dora cluster status``.

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
-from . import Process
+from . import PROGRESS_EVERY_S, Process
 from .shm import ShmTracker
 
 log = logging.getLogger("lkbuild.tools")
@@ -27,6 +27,7 @@ log = logging.getLogger("lkbuild.tools")
 POLL_S = 0.1
 SAMPLE_EVERY_S = 0.5
 STOP_GRACE_S = 5.0
+LOSS_SETTLE_S = 0.5
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Outcome:
     """How a supervised run ended.
 
     ``code``: the main process's exit code (None when it had to be stopped). ``lost``: the helper
-    that died first. ``deadline``: the duration passed and the run was asked to stop. ``stalled``: it
+    that died first. ``broken``: why the run can no longer succeed, as ``broken()`` said. ``deadline``: the duration passed and the run was asked to stop. ``stalled``: it
     did not end within the grace period after that, and was stopped. ``timed_out``: ``timeout`` passed.
     """
 
@@ -43,6 +44,7 @@ class Outcome:
     deadline: bool = False
     stalled: bool = False
     timed_out: bool = False
+    broken: Optional[str] = None
     elapsed: float = 0.0
 
 
@@ -57,23 +59,41 @@ class Supervisor:
         self.started = time.monotonic() if started is None else started
 
     def wait(self, duration: Optional[float] = None, timeout: Optional[float] = None,
-             on_deadline: Optional[Callable[[], None]] = None, stop_grace: float = STOP_GRACE_S) -> Outcome:
+             on_deadline: Optional[Callable[[], None]] = None, stop_grace: float = STOP_GRACE_S,
+             waiting_for: Optional[Callable[[], Optional[str]]] = None,
+             broken: Optional[Callable[[], Optional[str]]] = None) -> Outcome:
+        """Until the run ends (see the module's docstring).
+
+        ``waiting_for`` says what the run is still waiting for (e.g. nodes in setup), or None: it is
+        logged every ``PROGRESS_EVERY_S`` seconds while it has something to say. ``broken`` says why the
+        run can no longer succeed (checked as often), or None.
+        """
         outcome = Outcome()
         stop_by = None
-        sampled = 0.0
+        said = self.started
+        sampled = checked = 0.0
         while True:
             now = time.monotonic()
             outcome.elapsed = now - self.started
+            if waiting_for is not None and now - said >= PROGRESS_EVERY_S:
+                said = now
+                what = waiting_for()
+                if what:
+                    log.info("waiting for %s (%.0f s)", what, outcome.elapsed)
+            if broken is not None and now - checked >= SAMPLE_EVERY_S:
+                checked = now
+                outcome.broken = broken()
+                if outcome.broken:
+                    return outcome
             if self.shm is not None and now - sampled >= SAMPLE_EVERY_S:
                 self.shm.sample([self.main.pid, *(p.pid for p in self.helpers.values())])
                 sampled = now
             code = self.main.poll()
-            if code is not None:
+            if code is not None and code != 0 and self.helpers:
+                time.sleep(LOSS_SETTLE_S)  # the main process failed: because a helper died just now?
+            outcome.lost = next((name for name, p in self.helpers.items() if p.poll() is not None), None)
+            if code is not None or outcome.lost:
                 outcome.code = code
-                return outcome
-            lost = next((name for name, p in self.helpers.items() if p.poll() is not None), None)
-            if lost is not None:
-                outcome.lost = lost
                 return outcome
             if duration is not None and not outcome.deadline and outcome.elapsed >= duration:
                 outcome.deadline = True
