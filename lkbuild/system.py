@@ -140,6 +140,9 @@ class System:
                 engine=node.engine if node is not None else None,
                 components=tuple(members[key]),
                 implicit=node is None,
+                restart=getattr(node, "restart", None),
+                max_restarts=getattr(node, "max_restarts", None),
+                restart_delay=getattr(node, "restart_delay", None),
             ))
         edges = tuple(EdgeSpec(s.name, o, d.name, i) for s, o, d, i in self._edges())
         engines = {n.engine for n in node_specs if n.engine}

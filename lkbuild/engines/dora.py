@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import ComponentError, ComponentStalledError, ConfigError, LkbuildError, ToolError, ToolFailedError
+from ..errors import ComponentError, ConfigError, LkbuildError, ToolError, ToolFailedError
 from ..output import write_tree
 from ..runtime_stubs.lk_runtime.dora_node import FAILURE_MARK, LOST_MARK, RUN_ENV, SUMMARY_MARK
 from ..generators.dora import LOCAL_DATAFLOW
@@ -31,15 +30,14 @@ from ..tools.shm import ShmTracker
 from ..tools.signals import stop_requests
 from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
 from .base import Engine
+from .dora_report import (components_on, failed_nodes, machine_lost, not_ready, starting, still_in_setup,
+                          timed_out)
 from .native import RunResult, read_system_json, write_system_json
 
 log = logging.getLogger("lkbuild.dora")
 
 PRUNED = ("nodes", "lk_runtime", "machines")  # generated subtrees; logs, out/ and home/ are kept
-# dora logs "<node>: daemon node is ready" once a node has joined the dataflow, i.e. after its setup().
-_READY = re.compile(r"\b([A-Za-z0-9_.-]+)(?: on daemon `[^`]*`)?: daemon node is ready")
 INTERRUPT_GRACE_S = 3.0  # after Ctrl-C, for `dora stop` to end the nodes gracefully (the rest is signalled)
-_NODE_FAILED = re.compile(r"Node `([A-Za-z0-9_.-]+)` failed: (.+)")
 
 
 @dataclass
@@ -104,8 +102,8 @@ class DoraEngine(Engine):
                realtime: bool = True, timeout: Optional[float] = None) -> DoraRunResult:
         """Run the compiled dataflow; returns when it has ended (``iterations``, ``duration`` or Ctrl-C).
 
-        ``duration`` bounds the run in wall-clock time from the dataflow's start, setup included. SIGTERM and SIGHUP stop
-        the run as Ctrl-C does (``lkbuild.tools.signals.Stopped``).
+        ``duration`` bounds the run in wall-clock time from the dataflow's start, setup included.
+        SIGTERM and SIGHUP stop the run as Ctrl-C does (``lkbuild.tools.signals.Stopped``).
 
         Raises:
             ComponentError: a component raised; names component, node and machine, with the traceback.
@@ -161,7 +159,7 @@ class DoraEngine(Engine):
         result.pids.append(process.pid)
         try:
             outcome = Supervisor(process, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: _starting(run))
+                run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: starting(run))
         finally:
             process.stop()
         result.log_dir = _newest(_log_dirs(run.dataflow.parent / "out") - before)
@@ -182,7 +180,7 @@ class DoraEngine(Engine):
             outcome = self._attach(cluster.dora, cluster.coordinator, run, cluster.helpers(),
                                    broken=cluster.spawn_failure)
             if outcome.lost:
-                raise _machine_lost(outcome, cluster, run)
+                raise machine_lost(outcome, cluster, run)
             if outcome.broken:
                 raise ToolError(f"{outcome.broken} {outcome.elapsed:.0f} s into the run; every process of the run "
                                 f"was stopped. Logs: {state}")
@@ -222,7 +220,7 @@ class DoraEngine(Engine):
 
         try:
             return Supervisor(process, helpers, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: _starting(run),
+                run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: starting(run),
                 broken=broken)
         except KeyboardInterrupt:
             request_stop()  # the nodes end as at a normal stop (teardown runs); stop_all ends what does not
@@ -239,7 +237,9 @@ class DoraEngine(Engine):
         if not isinstance(outcome, Outcome):
             outcome = Outcome(code=outcome)
         lines = _log_lines(result, extra_logs)
+        summarized = set()
         for text in _marked(lines, SUMMARY_MARK):
+            summarized.add(str(text.get("node")))
             result.messages += int(text.get("messages", 0))
             result.fired.update({str(k): int(v) for k, v in text.get("fired", {}).items()})
         for report in _marked(lines, LOST_MARK):
@@ -252,16 +252,24 @@ class DoraEngine(Engine):
             log.info("dora node logs: %s", result.log_dir)
         failures = list(_marked(lines, FAILURE_MARK))
         where = f"\nLogs: {result.log_dir or result.log_file}"
+        if run is not None:
+            # A node dora restarted (Node(restart=...)) that then finished the run has recovered.
+            restarted = {n.name for n in run.spec.nodes if n.restart in ("on-failure", "always")} & summarized
+            for failure in [f for f in failures if str(f.get("node")) in restarted]:
+                warning = (f"node '{failure.get('node')}' failed in {failure.get('phase')}() "
+                           f"(component '{failure.get('component')}') and was restarted by dora.")
+                result.warnings.append(warning)  # the CLI prints them; one log line would print it twice
+            failures = [f for f in failures if str(f.get("node")) not in restarted]
         for failure in failures:
             if failure.get("component"):
                 raise ComponentError(failure["component"], str(failure.get("node")), str(failure.get("machine")),
                                      str(failure.get("phase")), str(failure.get("traceback", "")) + where)
         if outcome.timed_out:
-            raise _timed_out(run.timeout if run else None, result)
+            raise timed_out(run.timeout if run else None, result)
         if outcome.deadline and run is not None:
-            starting = _not_ready(run.spec, lines)
+            starting = not_ready(run.spec, lines)
             if starting:
-                raise _still_in_setup(run, starting, where)
+                raise still_in_setup(run, starting, where)
         if outcome.stalled:
             raise ToolError(f"the dora run did not stop within {STOP_GRACE_S:.0f} s of the end of its duration "
                             f"and was stopped.{where}")
@@ -272,11 +280,11 @@ class DoraEngine(Engine):
                                   f"node '{failures[0].get('node')}' failed.{where}")
         output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
         code = outcome.code if outcome.code is not None else -1
-        ended = {m.group(1): m.group(2).strip() for line in lines for m in [_NODE_FAILED.search(line)] if m}
+        ended = failed_nodes(lines)
         if ended and run is not None:
             # A node that ended without a report of its own was ended from outside (killed, out of memory).
             raise ToolFailedError(cmd, code, tail(output), "".join(
-                f"node '{n}' (components {', '.join(_components_on(run.spec, n))}) {why}; it reported "
+                f"node '{n}' (components {', '.join(components_on(run.spec, n))}) {why}; it reported "
                 f"nothing itself, so it was ended from outside (killed, out of memory). "
                 for n, why in sorted(ended.items())) + f"See {result.log_file}.")
         raise ToolFailedError(cmd, code, tail(output), f"See {result.log_file}.")
@@ -298,51 +306,6 @@ class _Run:
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
-def _not_ready(spec, lines: List[str]) -> List[str]:
-    """Nodes dora never reported ready: they were still in ``setup()`` (a node joins the dataflow after it)."""
-    ready = {m.group(1) for line in lines for m in [_READY.search(line)] if m}
-    return [node.name for node in spec.nodes if node.name not in ready]
-
-
-def _starting(run: "_Run") -> Optional[str]:
-    """While some nodes have not joined the dataflow yet: which (they are in ``setup()``)."""
-    if run.all_ready:
-        return None
-    log_file = run.result.log_file
-    lines = log_file.read_text(errors="replace").splitlines() if log_file and log_file.exists() else []
-    waiting = _not_ready(run.spec, lines)
-    run.all_ready = not waiting
-    return f"node{'s' if len(waiting) > 1 else ''} {', '.join(waiting)} to set up and join the dataflow" \
-        if waiting else None
-
-
-def _components_on(spec, node: str) -> List[str]:
-    return [c.name for c in spec.components if spec.node_of(c.name).name == node]
-
-
-def _still_in_setup(run: "_Run", nodes: List[str], where: str) -> ComponentStalledError:
-    components = {n: _components_on(run.spec, n) for n in nodes}
-    machine = run.spec.node(nodes[0]).machine or "local"
-    return ComponentStalledError(
-        components[nodes[0]], nodes[0], machine, "setup", run.duration,
-        "".join(f"\nnode '{n}' (components {', '.join(components[n])}) never joined the dataflow." for n in nodes)
-        + where)
-
-
-def _machine_lost(outcome: Outcome, cluster, run: "_Run") -> ToolError:
-    process = cluster.helpers()[outcome.lost]
-    nodes = [n.name for n in run.spec.nodes if f"machine '{n.machine}'" == outcome.lost]
-    on = f" Its nodes ({', '.join(nodes)}) stopped with it;" if nodes else ""
-    return ToolError(f"{outcome.lost} was lost {outcome.elapsed:.0f} s into the run: its dora process "
-                     f"(pid {process.pid}) ended with code {process.poll()}.{on} every other process of the run "
-                     f"was stopped. Log: {process.log_path}\n{process.log_tail()}")
-
-
-def _timed_out(timeout, result) -> ToolError:
-    where = f" Logs: {result.log_file}" if result is not None and result.log_file else ""
-    return ToolError(f"the dora run did not end within {timeout} s and was stopped.{where}")
-
-
 def _fresh(path: Path) -> Path:
     if path.exists():
         path.unlink()

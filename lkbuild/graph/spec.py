@@ -113,6 +113,9 @@ class NodeSpec:
     engine: Optional[str]
     components: Tuple[str, ...]
     implicit: bool = False
+    restart: Optional[str] = None          # dora restart_policy: never | on-failure | always
+    max_restarts: Optional[int] = None
+    restart_delay: Optional[float] = None
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,23 @@ class SlowStart(Component):
         pass
 
 
-def pair(second, rate_hz=20.0, name="faults"):
-    a, b = Node("a", machine="m1"), Node("b", machine="m2")
+class Flaky(Component):
+    """Raises at message 3 the first time (a marker file remembers it), then works."""
+
+    outputs = ()
+
+    def __init__(self, node=None, marker="flaky.marker"):
+        super().__init__("flaky", node=node)
+        self.marker = os.path.abspath(marker)
+
+    def forward(self, x):
+        if x >= 3 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            raise RuntimeError("flaky fails once")
+
+
+def pair(second, rate_hz=20.0, name="faults", **restart):
+    a, b = Node("a", machine="m1"), Node("b", machine="m2", **restart)
     ticker = Ticker(node=a, rate_hz=rate_hz)
     second.node = b
     second(x=ticker.out)
@@ -104,6 +119,7 @@ exits3 = pair(Sink(how="exit3"))
 os_exit = pair(Sink(how="os_exit"))
 blocked = pair(SlowStart())
 lossy = pair(Latest(), rate_hz=1000.0)
+flaky = pair(Flaky(), restart="on-failure", max_restarts=2, restart_delay=0.2)
 '''
 
 ENGINES = {"native": ["-e", "native"], "dora": ["-e", "dora"], "cluster": ["-e", "dora", "--local-cluster"],
@@ -281,4 +297,15 @@ def test_messages_lost_under_duration_are_reported(project, env):
     code = run.finish(STARTUP_S)
     assert code == 0, run.output
     assert "messages lost in transit: a/ticker.out -> b/latest.x=" in run.output
+    run.assert_nothing_left()
+
+
+# -- recovery the user asked for --------------------------------------------------------------------------------
+def test_a_node_with_restart_on_failure_is_restarted_and_the_run_reports_what_it_lost(project, env):
+    run = Run(project, "flaky", "dora", "-n", "60", env=env)
+    code = run.finish(STARTUP_S)
+    assert code == 0, run.output
+    assert "node 'b' failed in forward() (component 'flaky') and was restarted by dora." in run.output
+    assert "fired: ticker=60, flaky=" in run.output
+    assert list(project.rglob("flaky.marker"))  # the first incarnation did fail
     run.assert_nothing_left()
