@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..errors import ComponentError, ConfigError, ToolFailedError
+from ..errors import ComponentError, ComponentStalledError, ConfigError, ToolFailedError
 from ..output import write_tree
 from ..runtime_stubs.lk_runtime.ros2_node import FAILURE_MARK, SUMMARY_MARK
 from ..tools import Process, stop_all
@@ -165,7 +165,7 @@ class Ros2Engine(Engine):
             log = result.log_dir / f"{name}.log"
             log.write_bytes(b"")
             processes[name] = workspace.start_sourced(argv, log, env)
-        self._supervise(processes, duration, timeout)
+        self._supervise(processes, duration, timeout, spec)
 
     def _spec(self, system, config_path):
         system_json = self.out_dir / "system.json"
@@ -173,7 +173,7 @@ class Ros2Engine(Engine):
             return read_system_json(system_json)
         return self.checked_spec(system)
 
-    def _supervise(self, processes: Dict[str, Process], duration, timeout) -> None:
+    def _supervise(self, processes: Dict[str, Process], duration, timeout, spec=None) -> None:
         """Wait for every process to end; on a failure stop the others and raise what went wrong."""
         start = time.monotonic()
         while True:
@@ -192,6 +192,9 @@ class Ros2Engine(Engine):
                 failed = [name for name, p in processes.items() if p.poll() not in (0, None)]
                 if any(self._failures(p) for p in processes.values()):
                     raise self._failure(processes, failed[0] if failed else next(iter(processes)))
+                stuck = [name for name, p in processes.items() if not _summarized(p)]
+                if spec is not None and stuck and "launch" not in processes:
+                    raise _stalled(spec, stuck, duration, processes)
                 return
             if timeout is not None and elapsed >= timeout:
                 stop_all(list(processes.values()))
@@ -240,3 +243,17 @@ class Ros2Engine(Engine):
                     continue
                 result.messages += summary.get("messages", 0)
                 result.fired.update(summary.get("fired", {}))
+
+
+def _summarized(process: Process) -> bool:
+    """The process printed its summary: it stopped by itself when asked, not because it was killed."""
+    return bool(process.log_path and process.log_path.exists()
+                and SUMMARY_MARK in process.log_path.read_text(errors="replace"))
+
+
+def _stalled(spec, nodes: List[str], duration: float, processes: Dict[str, Process]) -> ComponentStalledError:
+    """Nodes that did not stop when the duration ended (they had to be killed): a component never returned."""
+    node = spec.node(nodes[0])
+    return ComponentStalledError(list(node.components), node.name, node.machine or "local", None, duration,
+                                 "".join(f"\nnode '{n}' did not stop when asked; its log: {processes[n].log_path}"
+                                         for n in nodes))

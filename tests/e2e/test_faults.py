@@ -281,7 +281,7 @@ def test_a_component_that_ends_its_process_is_a_component_failure(project, env, 
 
 
 # -- a blocked setup() and --duration ---------------------------------------------------------------------------
-@pytest.mark.parametrize("engine", ["native", "dora"])
+@pytest.mark.parametrize("engine", ["native", "dora", "ros2"])
 def test_duration_bounds_a_run_whose_setup_never_returns(project, env, engine):
     run = Run(project, "blocked", engine, "--duration", "4", env=env)
     code = run.finish(STARTUP_S)
