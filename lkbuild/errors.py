@@ -178,6 +178,30 @@ class ComponentError(LkbuildError):
         )
 
 
+class ComponentStalledError(LkbuildError):
+    """Components were still in a phase (``setup``) when the run's duration ended: they never ran.
+
+    The exit code is a component failure's: the run did not do what was asked, and the cause is in the
+    components named, not in lkbuild or the engine.
+    """
+
+    exit_code = 3
+
+    def __init__(self, components: Sequence[str], node: str, machine: str, phase: Optional[str], duration: float,
+                 detail: str = ""):
+        self.components = list(components)
+        self.node = node
+        self.machine = machine
+        self.phase = phase
+        names = ", ".join(f"'{c}'" for c in self.components)
+        where = f"{phase}()" if phase else "setup() or forward()"  # phase None: the engine cannot tell which
+        super().__init__(
+            f"component{'s' if len(self.components) > 1 else ''} {names} (node '{node}', machine '{machine}') "
+            f"still in {where} when the duration of {duration:g} s ended; the run was stopped. Make {where} "
+            f"return sooner, or give the run a longer --duration.{detail}"
+        )
+
+
 class ToolError(LkbuildError):
     """An external tool (dora, colcon, docker, pip) could not do its job."""
 

@@ -86,8 +86,33 @@ def _looks_like_address(text: str) -> bool:
         return "." in text or ":" in text
 
 
+RESTART_POLICIES = ("never", "on-failure", "always")
+
+
+def _restart_options(node: str, restart, max_restarts, restart_delay):
+    """Checked restart options of a Node (dora's ``restart_policy``, ``max_restarts``, ``restart_delay``)."""
+    if restart is not None and restart not in RESTART_POLICIES:
+        raise ConfigError(f"Node '{node}': restart must be one of {', '.join(RESTART_POLICIES)}. "
+                          f"Received: restart={restart!r}")
+    if max_restarts is not None and (isinstance(max_restarts, bool) or not isinstance(max_restarts, int)
+                                     or max_restarts < 0):
+        raise ConfigError(f"Node '{node}': max_restarts must be an int >= 0. Received: max_restarts={max_restarts!r}")
+    if restart_delay is not None and (isinstance(restart_delay, bool) or not isinstance(restart_delay, (int, float))
+                                      or not 0 <= restart_delay < float("inf")):
+        raise ConfigError(f"Node '{node}': restart_delay must be seconds >= 0. "
+                          f"Received: restart_delay={restart_delay!r}")
+    if restart in (None, "never") and (max_restarts is not None or restart_delay is not None):
+        raise ConfigError(f"Node '{node}': max_restarts and restart_delay need restart='on-failure' or 'always'.")
+    return restart, max_restarts, None if restart_delay is None else float(restart_delay)
+
+
 class Node:
     """One OS process that hosts components, on a machine, with an engine.
+
+    ``restart`` (dora): ``"on-failure"`` restarts the node's process when it fails (a component
+    raised, the process was killed), ``"always"`` also when it ends; at most ``max_restarts`` times,
+    ``restart_delay`` seconds apart. A restarted node sets its components up again from their
+    recorded construction: their state is not kept.
 
     ``machine`` is a machine name (``"nuc"``), an address (``"192.168.1.10"``: the machine is then
     named after the node, as ``dora daemon --machine-id <node>`` expects), or a ``Machine``.
@@ -98,13 +123,17 @@ class Node:
         ('jetson', '192.168.1.10')
     """
 
-    def __init__(self, name: str, machine: Union[str, Machine, None] = None, engine: Optional[str] = None):
+    def __init__(self, name: str, machine: Union[str, Machine, None] = None, engine: Optional[str] = None,
+                 restart: Optional[str] = None, max_restarts: Optional[int] = None,
+                 restart_delay: Optional[float] = None):
         self._lk_created_at = user_location()
         if not isinstance(name, str) or not name:
             raise ConfigError(f"Node name must be a non-empty string. Received: name={name!r}")
         self.name = name
         self.engine = _checked_engine(name, engine)
         self.machine = self._resolve_machine(name, machine)
+        self.restart, self.max_restarts, self.restart_delay = _restart_options(name, restart, max_restarts,
+                                                                               restart_delay)
 
     @staticmethod
     def _resolve_machine(node_name: str, machine) -> Optional[Machine]:

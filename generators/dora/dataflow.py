@@ -106,10 +106,23 @@ def descriptor(spec, python: str, root: str, env: Optional[Dict[str, str]] = Non
         if inputs:
             entry["inputs"] = inputs
         entry["env"] = dict(sorted({**NODE_ENV, **(env or {})}.items()))
+        entry.update(restart_fields(n))
         if n.machine and placed:
             entry["deploy"] = {"machine": n.machine}
         nodes.append(entry)
     return {"nodes": nodes}
+
+
+def restart_fields(node) -> Dict[str, Any]:
+    """dora's restart fields for a Node that asked to be restarted (none otherwise)."""
+    fields: Dict[str, Any] = {}
+    if getattr(node, "restart", None):
+        fields["restart_policy"] = node.restart
+    if getattr(node, "max_restarts", None) is not None:
+        fields["max_restarts"] = int(node.max_restarts)
+    if getattr(node, "restart_delay", None) is not None:
+        fields["restart_delay"] = float(node.restart_delay)
+    return fields
 
 
 def machines_of(spec) -> List[str]:

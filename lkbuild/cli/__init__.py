@@ -11,7 +11,7 @@ import click
 from ..errors import LkbuildError, LkbuildWarning
 from .app import App
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C; SIGTERM and SIGHUP exit 128 + their number (lkbuild.tools.signals)
 EXIT_INTERNAL = 70
 BUG_REPORT = "This is a bug in lkbuild. Run again with --debug for the traceback and report it."
 
@@ -30,9 +30,12 @@ class LkbuildGroup(click.Group):
                 traceback.print_exc()
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; everything lkbuild started was stopped.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            from ..tools.signals import exit_code_of
+
+            cause = f" by {exc.signal_name}" if getattr(exc, "signal_name", None) else ""
+            click.echo(f"Interrupted{cause}; everything lkbuild started was stopped.", err=True)
+            ctx.exit(exit_code_of(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: say so plainly

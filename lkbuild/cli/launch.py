@@ -1,6 +1,9 @@
 """``lkbuild launch``: compile, then run."""
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import click
 
 from .compile import compile_system
@@ -35,7 +38,8 @@ def launch(app, system, engine, iterations, duration, fast, record_dir, coordina
         refuse_options(runner.name, spec, options)
 
     _, spec, runner, config_path = compile_system(app, system, engine, out, strict_imports, refuse_early)
-    result = runner.launch(spec, config_path, **options)
+    with progress_on_stderr():
+        result = runner.launch(spec, config_path, **options)
     click.echo("\n".join(result.lines(spec.name)))
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -53,3 +57,29 @@ def refuse_options(engine: str, spec, options) -> None:
         from ..tools.dora import Coordinator
 
         Coordinator.parse(options["coordinator_addr"])
+
+
+class _StderrHandler(logging.Handler):
+    """lkbuild's progress notes on stderr, warnings prefixed as the CLI prints its other warnings."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "Warning: " if record.levelno >= logging.WARNING else ""
+        click.echo(f"{prefix}{record.getMessage()}", err=True)
+
+
+@contextlib.contextmanager
+def progress_on_stderr():
+    """Show what a launch waits for (daemons registering, a run stopping) while it waits."""
+    logger = logging.getLogger("lkbuild")
+    if logger.handlers:  # configured by the caller: leave it alone
+        yield
+        return
+    handler = _StderrHandler(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -23,9 +24,14 @@ from ..errors import LkbuildError, ToolError, ToolFailedError
 from ..output import write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
 from ..graph.plan import run_plan
-from ..tools import tail
+from ..tools import stop_all, tail, wait_until
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
+from ..tools.shm import ShmTracker
+from ..tools.signals import stop_requests
+from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
 from .base import Engine
+from .dora_report import (components_on, failed_nodes, machine_lost, not_ready, starting, still_in_setup,
+                          timed_out)
 from .native import write_system_json
 from .report import Report
 from .run import LaunchOptions, RunResult
@@ -34,6 +40,7 @@ log = logging.getLogger("lkbuild.dora")
 
 PRUNED = ("",)  # a compile owns every file it generates here: what it no longer generates goes
 SCRATCH = ("logs", "out", "home", "cluster")  # dora's logs and state: kept until `lkbuild clean`
+INTERRUPT_GRACE_S = 3.0  # after Ctrl-C, for `dora stop` to end the nodes gracefully (the rest is signalled)
 
 
 class DoraEngine(Engine):
@@ -81,9 +88,14 @@ class DoraEngine(Engine):
     def launch(self, system, config_path, **kwargs) -> RunResult:
         """Run the compiled dataflow; returns when it has ended (``iterations``, ``duration`` or Ctrl-C).
 
+        ``duration`` bounds the run in wall-clock time from the dataflow's start, setup included.
+        SIGTERM and SIGHUP stop the run as Ctrl-C does (``lkbuild.tools.signals.Stopped``).
+
         Raises:
             ComponentError: a component raised; names component, node and machine, with the traceback.
-            ToolError: dora failed, or ``timeout`` seconds passed (everything is stopped first).
+            ComponentStalledError: ``duration`` passed while a node was still in ``setup()``.
+            ToolError: dora failed, a machine's daemon was lost, or ``timeout`` seconds passed
+                (everything is stopped first).
         """
         options = LaunchOptions.of(self.name, **kwargs)
         spec = self.launch_spec(system)
@@ -94,64 +106,77 @@ class DoraEngine(Engine):
         logs = dataflow.parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         result = RunResult("dora", record_dir=options.record_path)
-        duration, timeout = options.duration, options.timeout
-        try:
-            if options.local_cluster:
-                self._run_local_cluster(spec, dataflow, env_vars, logs, duration, timeout, result)
-            elif options.coordinator_addr:
-                self._run_on_coordinator(spec, dataflow, Coordinator.parse(options.coordinator_addr), env_vars,
-                                         logs, duration, timeout, result)
-            else:
-                self._run_here(spec, dataflow, env_vars, logs, duration, timeout, result)
-        finally:
-            # Nodes report in their own order; show them in the system's, as the native engine does.
-            result.fired = {name: result.fired[name] for name in (c.name for c in spec.components)
-                            if name in result.fired}
+        run = _Run(spec, dataflow, env_vars, logs, options.duration, options.timeout, result, ShmTracker())
+        with stop_requests():
+            try:
+                if options.local_cluster:
+                    self._run_local_cluster(run)
+                elif options.coordinator_addr:
+                    self._run_on_coordinator(run, Coordinator.parse(options.coordinator_addr))
+                else:
+                    self._run_here(run)
+            finally:
+                run.shm.cleanup()  # every process of the run has been stopped by now
+                # Nodes report in their own order; show them in the system's, as the native engine does.
+                result.fired = {name: result.fired[name] for name in (c.name for c in spec.components)
+                                if name in result.fired}
         return result
 
-    def _run_here(self, spec, dataflow, env_vars, logs, duration, timeout, result) -> None:
-        result.log_file = _fresh(logs / "dora-run.log")
+    def _run_here(self, run: "_Run") -> None:
+        result = run.result
+        result.log_file = _fresh(run.logs / "dora-run.log")
         dora = self.tool()
-        local = dataflow.parent / LOCAL_DATAFLOW  # `dora run` refuses `deploy:` sections
-        before = _log_dirs(dataflow.parent / "out")
-        process = dora.run_dataflow(local if local.exists() else dataflow, env_vars, result.log_file,
-                                    stop_after=duration)
+        local = run.dataflow.parent / LOCAL_DATAFLOW  # `dora run` refuses `deploy:` sections
+        before = _log_dirs(run.dataflow.parent / "out")
+        # The duration is enforced here, in wall-clock time from the launch: dora's own --stop-after
+        # only starts counting once every node has set up.
+        process = dora.run_dataflow(local if local.exists() else run.dataflow, run.env_vars, result.log_file)
         result.pids.append(process.pid)
-        code = _wait(process, timeout)
-        result.log_dir = _newest(_log_dirs(dataflow.parent / "out") - before)
-        self._finish(result, code, process.cmd, spec)
+        try:
+            outcome = Supervisor(process, shm=run.shm).wait(
+                run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: starting(run))
+        finally:
+            process.stop()
+        result.log_dir = _newest(_log_dirs(run.dataflow.parent / "out") - before)
+        self._finish(result, outcome, process.cmd, run)
 
-    def _run_local_cluster(self, spec, dataflow, env_vars, logs, duration, timeout, result) -> None:
+    def _run_local_cluster(self, run: "_Run") -> None:
         from ..generators.dora.dataflow import machines_of
 
         # Scratch state of the previous rehearsal (daemon work dirs, node logs) is of no further use.
-        state = dataflow.parent / "cluster"
+        state = run.dataflow.parent / "cluster"
         shutil.rmtree(state, ignore_errors=True)
-        result.log_file = _fresh(logs / "dora-start.log")
-        machines = machines_of(spec)
+        run.result.log_file = _fresh(run.logs / "dora-start.log")
+        machines = machines_of(run.spec)
         with LocalCluster(self.tool(state / "home"), machines, state) as cluster:
-            result.pids.extend(cluster.pids)
+            run.result.pids.extend(cluster.pids)
             log.info("local dora cluster: coordinator %s, daemons for %s", cluster.coordinator,
                      ", ".join(machines) or "one unnamed machine")
-            code = self._attach(cluster.dora, dataflow, cluster.coordinator, spec.name, env_vars, duration,
-                                timeout, result)
-        result.log_dir = state  # <machine>/_work/<session>/out/<run>/log_<node>.jsonl, one tree per daemon
-        self._finish(result, code, ["dora", "start", str(dataflow)], spec)
+            outcome = self._attach(cluster.dora, cluster.coordinator, run, cluster.helpers(),
+                                   broken=cluster.spawn_failure)
+            if outcome.lost:
+                raise machine_lost(outcome, cluster, run)
+            if outcome.broken:
+                raise ToolError(f"{outcome.broken} {outcome.elapsed:.0f} s into the run; every process of the run "
+                                f"was stopped. Logs: {state}")
+        run.result.log_dir = state  # <machine>/_work/<session>/out/<run>/log_<node>.jsonl, one tree per daemon
+        self._finish(run.result, outcome, ["dora", "start", str(run.dataflow)], run, extra_logs=state.glob("*.log"))
 
-    def _run_on_coordinator(self, spec, dataflow, coordinator, env_vars, logs, duration, timeout, result) -> None:
+    def _run_on_coordinator(self, run: "_Run", coordinator) -> None:
         from ..generators.dora.dataflow import machines_of
 
-        files = self.generate(spec, coordinator_addr=coordinator.host, coordinator_port=coordinator.port)
+        result = run.result
+        files = self.generate(run.spec, coordinator_addr=coordinator.host, coordinator_port=coordinator.port)
         write_tree(self.dora_dir, {k: v for k, v in files.items() if k.startswith("machines/")})
-        for machine in machines_of(spec):
+        for machine in machines_of(run.spec):
             command = " ".join(shlex.quote(a) for a in daemon_command(machine, coordinator))
             result.daemon_commands[machine] = command
             log.info("on machine %s run: %s   (also in %s)", machine, command,
                      self.dora_dir / "machines" / f"{machine}.sh")
-        result.log_file = _fresh(logs / "dora-start.log")
-        code = self._attach(self.tool(), dataflow, coordinator, spec.name, env_vars, duration, timeout, result)
+        result.log_file = _fresh(run.logs / "dora-start.log")
+        outcome = self._attach(self.tool(), coordinator, run)
         try:
-            self._finish(result, code, ["dora", "start", str(dataflow)], spec)
+            self._finish(result, outcome, ["dora", "start", str(run.dataflow)], run)
         except ToolFailedError as exc:
             # Most often a daemon is missing: say what to start where.
             commands = "\n".join(f"  on {m}: {c}" for m, c in result.daemon_commands.items())
@@ -159,67 +184,103 @@ class DoraEngine(Engine):
                                   f"Is a dora daemon running on every machine, connected to {coordinator}?\n"
                                   f"{commands}") from None
 
-    def _attach(self, dora, dataflow, coordinator, name, env_vars, duration, timeout, result) -> int:
+    def _attach(self, dora, coordinator, run: "_Run", helpers=None, broken=None) -> Outcome:
         """``dora start --attach``; ``duration`` and Ctrl-C stop the dataflow through the coordinator."""
-        process = dora.start_dataflow(dataflow, coordinator, name, env_vars, result.log_file)
-        result.pids.append(process.pid)
-        try:
-            return _wait(process, duration if duration is not None else timeout, stop=False)
-        except (TimeoutError, KeyboardInterrupt) as exc:
-            dora.stop_dataflow(coordinator, name)
-            code = _wait(process, 30)
-            if isinstance(exc, KeyboardInterrupt) or duration is None:
-                raise exc if isinstance(exc, KeyboardInterrupt) else _timed_out(timeout, result)
-            return code
-        finally:
-            process.stop()
+        process = dora.start_dataflow(run.dataflow, coordinator, run.spec.name, run.env_vars, run.result.log_file)
+        run.result.pids.append(process.pid)
+        stopping: List = []
 
-    def _finish(self, result: RunResult, code: int, cmd, spec) -> None:
-        """Read the node logs (summaries, failures, losses); raise what went wrong."""
-        found = Report.read(_log_lines(result))
+        def request_stop() -> None:
+            stopping.append(dora.request_stop(coordinator, run.spec.name))
+
+        try:
+            return Supervisor(process, helpers, shm=run.shm).wait(
+                run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: starting(run),
+                broken=broken)
+        except KeyboardInterrupt:
+            request_stop()  # the nodes end as at a normal stop (teardown runs); stop_all ends what does not
+            wait_until(lambda: process.poll() is not None, INTERRUPT_GRACE_S)
+            raise
+        finally:
+            stop_all([process, *stopping], grace=2.0)
+
+    def _finish(self, result: RunResult, outcome, cmd, run: Optional["_Run"] = None, extra_logs=()) -> None:
+        """Read the node logs (summaries, losses, failures); raise what went wrong.
+
+        ``outcome``: how the run ended (``Outcome``), or just dora's exit code.
+        """
+        if not isinstance(outcome, Outcome):
+            outcome = Outcome(code=outcome)
+        lines = _log_lines(result, extra_logs)
+        found = Report.read(lines)
+        summarized = set(found.summaries)
         result.messages = found.messages
-        result.fired = found.fired(c.name for c in spec.components)
-        result.lost = {**found.undelivered(run_plan(spec)["edges"]), **found.lost}
+        if run is not None:
+            result.fired = found.fired(c.name for c in run.spec.components)
+            result.lost = {**found.undelivered(run_plan(run.spec)["edges"]), **found.lost}
+        else:
+            result.fired = found.fired(sorted({k for s in found.summaries.values() for k in s.get("fired", {})}))
+            result.lost = dict(found.lost)
         if result.lost:
             log.warning("dora lost %d message(s) in transit: %s. The recorded outputs are incomplete.",
                         sum(result.lost.values()), ", ".join(f"{e}: {n}" for e, n in sorted(result.lost.items())))
         if result.log_dir:
             log.info("dora node logs: %s", result.log_dir)
-        if code == 0:
-            return
+        failures = list(found.failures)
         where = f"\nLogs: {result.log_dir or result.log_file}"
-        error = found.component_error(where)
+        if run is not None:
+            # A node dora restarted (Node(restart=...)) that then finished the run has recovered.
+            restarted = {n.name for n in run.spec.nodes if n.restart in ("on-failure", "always")} & summarized
+            for failure in [f for f in failures if str(f.get("node")) in restarted]:
+                warning = (f"node '{failure.get('node')}' failed in {failure.get('phase')}() "
+                           f"(component '{failure.get('component')}') and was restarted by dora.")
+                result.warnings.append(warning)  # the CLI prints them; one log line would print it twice
+            failures = [f for f in failures if str(f.get("node")) not in restarted]
+        error = Report(failures=failures).component_error(where)
         if error is not None:
             raise error
-        if found.failures:
-            raise ToolFailedError(cmd, code, str(found.failures[0].get("traceback", "")),
-                                  f"node '{found.failures[0].get('node')}' failed.{where}")
+        if outcome.timed_out:
+            raise timed_out(run.timeout if run else None, result)
+        if outcome.deadline and run is not None:
+            starting = not_ready(run.spec, lines)
+            if starting:
+                raise still_in_setup(run, starting, where)
+        if outcome.stalled:
+            raise ToolError(f"the dora run did not stop within {STOP_GRACE_S:.0f} s of the end of its duration "
+                            f"and was stopped.{where}")
+        if outcome.code == 0:
+            return
+        if failures:
+            raise ToolFailedError(cmd, outcome.code, str(failures[0].get("traceback", "")),
+                                  f"node '{failures[0].get('node')}' failed.{where}")
         output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
+        code = outcome.code if outcome.code is not None else -1
+        ended = failed_nodes(lines)
+        if ended and run is not None:
+            # A node that ended without a report of its own was ended from outside (killed, out of memory).
+            raise ToolFailedError(cmd, code, tail(output), "".join(
+                f"node '{n}' (components {', '.join(components_on(run.spec, n))}) {why}; it reported "
+                f"nothing itself, so it was ended from outside (killed, out of memory). "
+                for n, why in sorted(ended.items())) + f"See {result.log_file}.")
         raise ToolFailedError(cmd, code, tail(output), f"See {result.log_file}.")
 
 
+@dataclass
+class _Run:
+    """One launch's inputs and what it collects as it goes."""
+
+    spec: object
+    dataflow: Path
+    env_vars: Dict[str, str]
+    logs: Path
+    duration: Optional[float]
+    timeout: Optional[float]
+    result: RunResult
+    shm: ShmTracker
+    all_ready: bool = False
+
+
 # -- helpers ----------------------------------------------------------------------------------------------------
-def _wait(process, timeout: Optional[float], stop: bool = True) -> int:
-    """Wait for a dora process; with ``stop``, whatever happens, its whole process group is ended after."""
-    import subprocess
-
-    try:
-        return process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        if not stop:
-            raise TimeoutError from None
-        process.stop()
-        raise _timed_out(timeout, None) from None
-    finally:
-        if stop:
-            process.stop()
-
-
-def _timed_out(timeout, result) -> ToolError:
-    where = f" Logs: {result.log_file}" if result is not None and result.log_file else ""
-    return ToolError(f"the dora run did not end within {timeout} s and was stopped.{where}")
-
-
 def _fresh(path: Path) -> Path:
     if path.exists():
         path.unlink()
@@ -234,8 +295,8 @@ def _newest(dirs) -> Optional[Path]:
     return max(dirs, key=lambda d: d.stat().st_mtime) if dirs else None
 
 
-def _log_lines(result: RunResult) -> List[str]:
-    """The messages of every node log of this run (JSON lines), then dora's own output."""
+def _log_lines(result: RunResult, extra_logs=()) -> List[str]:
+    """The messages of every node log of this run (JSON lines), then dora's own output (and daemons')."""
     lines: List[str] = []
     if result.log_dir and result.log_dir.is_dir():
         for path in sorted(result.log_dir.rglob("log_*.jsonl")):
@@ -244,6 +305,7 @@ def _log_lines(result: RunResult) -> List[str]:
                     lines.append(str(json.loads(raw).get("msg", "")))
                 except (ValueError, AttributeError):
                     lines.append(raw)
-    if result.log_file and result.log_file.exists():
-        lines += result.log_file.read_text(errors="replace").splitlines()
+    for path in [result.log_file, *sorted(extra_logs)]:
+        if path and path.exists():
+            lines += path.read_text(errors="replace").splitlines()
     return lines

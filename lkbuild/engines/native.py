@@ -2,21 +2,35 @@
 
 Components are rebuilt from their recorded construction and every message passes through the codec,
 so whatever runs natively also runs on dora and ROS 2.
+
+The components run in a worker thread while the calling thread keeps the clock: ``duration`` bounds
+the whole run, setup included, even when a component never returns from ``setup()`` or ``forward()``
+(Python cannot stop such a thread; the run is reported, named, and the worker is abandoned). SIGTERM
+and SIGHUP stop a run as Ctrl-C does.
 """
 from __future__ import annotations
 
 import os
+import sys
+import threading
+import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
-from ..errors import ComponentError, ConfigError
+from ..errors import ComponentError, ComponentStalledError, ConfigError
 from ..graph import SystemSpec
 from ..graph.plan import node_plan
 from ..output import claim_build_dir, write_generated
 from ..runtime_stubs.lk_runtime import build, host, record
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
+from ..tools.signals import stop_requests
 from .base import Engine
 from .run import LaunchOptions, RunResult
+
+
+# s a run may take past its duration (to drain and tear down), or after Ctrl-C, before it is abandoned
+STOP_GRACE_S = 5.0
+POLL_S = 0.05
 
 
 def write_system_json(out_dir: Path, spec: SystemSpec) -> Path:
@@ -70,10 +84,61 @@ class NativeEngine(Engine):
         recorder = record.Recorder(str(record_dir)) if record_dir else None
         runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations)
         try:
-            runner.run(duration=options.duration, realtime=options.realtime)
+            with stop_requests():
+                run_bounded(runner, instances, options.duration, options.realtime)
         except ComponentFailure as exc:
             raise as_component_error(exc) from None
         finally:
             if recorder is not None:
                 recorder.close()
         return RunResult("native", runner.messages, {s.name: s.fired for s in runner.slots}, record_dir)
+
+
+def run_bounded(runner, instances, duration: Optional[float], realtime: bool) -> None:
+    """``runner.run`` in a worker thread, bounded by ``duration`` (wall clock) and stopped by Ctrl-C.
+
+    Raises what the run raised; ``ComponentStalledError`` naming the component (and the line it was
+    at) when the run is still busy ``STOP_GRACE_S`` after its duration.
+    """
+    stop = threading.Event()
+    failed: List[BaseException] = []
+
+    def work() -> None:
+        try:
+            runner.run(duration=duration, realtime=realtime, should_stop=stop.is_set)
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            failed.append(exc)
+
+    worker = threading.Thread(target=work, name="lkbuild-native", daemon=True)
+    start = time.monotonic()
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(POLL_S)
+            if duration is not None and worker.is_alive() and time.monotonic() - start >= duration + STOP_GRACE_S:
+                stop.set()
+                raise _stalled(worker, runner, instances, duration)
+    except KeyboardInterrupt:
+        stop.set()  # sources stop firing; teardown runs in the worker
+        worker.join(STOP_GRACE_S)
+        raise
+    if failed:
+        raise failed[0]
+
+
+def _stalled(worker: threading.Thread, runner, instances, duration: float) -> ComponentStalledError:
+    """Where the worker is: the outermost call into a component (its phase) and the innermost line in it."""
+    names = {id(obj): name for name, obj in instances.items()}
+    frame = sys._current_frames().get(worker.ident)
+    outer = inner = None
+    while frame is not None:
+        owner = names.get(id(frame.f_locals.get("self")))
+        if owner is not None:
+            outer = (owner, frame.f_code.co_name)
+            inner = inner or f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    component, phase = outer or (runner.slots[0].name if runner.slots else "?", "forward")
+    slot = runner.by_name.get(component)
+    return ComponentStalledError([component], slot.node if slot else runner.node,
+                                 slot.machine if slot else runner.machine, phase, duration,
+                                 f"\nIt was at {inner}." if inner else "")

@@ -5,23 +5,22 @@ the system's launch file. ``launch`` builds the package with colcon (skipped whe
 change), then runs it: with ``ros2 launch`` where a ROS 2 install provides it, otherwise by starting
 every installed node executable itself, with exactly the arguments the launch file gives them. One
 process per lkbuild Node; the run ends by itself with ``iterations``, after ``duration`` seconds, or on
-Ctrl-C, and no process of it is left running.
+Ctrl-C (or SIGTERM, SIGHUP), and no process of it is left running.
 """
 from __future__ import annotations
 
-import contextlib
 import shutil
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..errors import ToolFailedError
+from ..errors import ComponentStalledError, ToolFailedError
 from ..output import write_generated
-from ..tools import Process
+from ..runtime_stubs.lk_runtime.report import SUMMARY as SUMMARY_MARK
+from ..tools import Process, stop_all
 from ..tools.colcon import Colcon, tree_digest
 from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files, workspace_problem
+from ..tools.signals import stop_requests
 from .base import Engine
 from .native import write_system_json
 from .report import Report
@@ -126,12 +125,11 @@ class Ros2Engine(Engine):
         result = RunResult("ros2", record_dir=options.record_path, log_dir=log_dir, built=built)
         before = shm_files()
         processes: Dict[str, Process] = {}
-        with _terminate_as_interrupt():
+        with stop_requests():
             try:
                 self._run(spec, result, processes, options)
             finally:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 remove_stale_shm(before)
         self._summarize(result, spec)
         return result
@@ -149,17 +147,16 @@ class Ros2Engine(Engine):
             log = result.log_dir / f"{name}.log"
             log.write_bytes(b"")
             processes[name] = workspace.start_sourced(argv, log, options.env)
-        self._supervise(processes, options.duration, options.timeout)
+        self._supervise(processes, options.duration, options.timeout, spec)
 
-    def _supervise(self, processes: Dict[str, Process], duration, timeout) -> None:
+    def _supervise(self, processes: Dict[str, Process], duration, timeout, spec=None) -> None:
         """Wait for every process to end; on a failure stop the others and raise what went wrong."""
         start = time.monotonic()
         while True:
             codes = {name: p.poll() for name, p in processes.items()}
             failed = [name for name, code in codes.items() if code not in (None, 0)]
             if failed:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 raise self._failure(processes, failed[0])
             if all(code == 0 for code in codes.values()):
                 if any(self._failures(p) for p in processes.values()):  # `ros2 launch` exits 0 regardless
@@ -167,15 +164,16 @@ class Ros2Engine(Engine):
                 return
             elapsed = time.monotonic() - start
             if duration is not None and elapsed >= duration:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 failed = [name for name, p in processes.items() if p.poll() not in (0, None)]
                 if any(self._failures(p) for p in processes.values()):
                     raise self._failure(processes, failed[0] if failed else next(iter(processes)))
+                stuck = [name for name, p in processes.items() if not _summarized(p)]
+                if spec is not None and stuck and "launch" not in processes:
+                    raise _stalled(spec, stuck, duration, processes)
                 return
             if timeout is not None and elapsed >= timeout:
-                for process in processes.values():
-                    process.stop()
+                stop_all(list(processes.values()))
                 name = next((n for n, c in codes.items() if c is None), next(iter(processes)))
                 raise ToolFailedError(processes[name].cmd, -1, processes[name].log_tail(),
                                       f"the ROS 2 run did not end within {timeout} s; logs: "
@@ -218,18 +216,15 @@ class Ros2Engine(Engine):
         result.lost = {**found.undelivered(run_plan(spec)["edges"]), **found.lost}
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (``kill``, a service manager) stops a run as Ctrl-C does, so no node process outlives it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _summarized(process: Process) -> bool:
+    """The process printed its summary: it stopped by itself when asked, not because it was killed."""
+    return bool(process.log_path and process.log_path.exists()
+                and SUMMARY_MARK in process.log_path.read_text(errors="replace"))
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _stalled(spec, nodes: List[str], duration: float, processes: Dict[str, Process]) -> ComponentStalledError:
+    """Nodes that did not stop when the duration ended (they had to be killed): a component never returned."""
+    node = spec.node(nodes[0])
+    return ComponentStalledError(list(node.components), node.name, node.machine or "local", None, duration,
+                                 "".join(f"\nnode '{n}' did not stop when asked; its log: {processes[n].log_path}"
+                                         for n in nodes))

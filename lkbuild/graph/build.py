@@ -47,6 +47,9 @@ def system_spec(system):
             components=tuple(members[key]),
             implicit=node is None,
             created_at=getattr(node, "_lk_created_at", None),
+            restart=getattr(node, "restart", None),
+            max_restarts=getattr(node, "max_restarts", None),
+            restart_delay=getattr(node, "restart_delay", None),
         ))
     edges = tuple(EdgeSpec(s.name, o, d.name, i) for s, o, d, i in system._edges())
     engines = {n.engine for n in node_specs if n.engine}

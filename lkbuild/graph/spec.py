@@ -115,6 +115,9 @@ class NodeSpec:
     components: Tuple[str, ...]
     implicit: bool = False
     created_at: Optional[Location] = None  # where the user's code built the Node (None: implicit)
+    restart: Optional[str] = None          # dora restart_policy: never | on-failure | always
+    max_restarts: Optional[int] = None
+    restart_delay: Optional[float] = None
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, ToolError
-from . import Process, Tool, tail, wait_until
+from . import Process, Tool, stop_all, tail, wait_until
 
 HOW_TO_INSTALL = "Install it with: pip install 'dora-rs==1.1.0' 'dora-rs-cli==1.1.0' (or pip install 'lkbuild[dora]')."
 DEFAULT_COORDINATOR_PORT = 6013
-CLUSTER_READY_TIMEOUT_S = 30.0
+CLUSTER_READY_TIMEOUT_S = 30.0  # for one daemon to register (each waits for those before it)
+SPAWN_FAILURE = "after partial spawn failure"  # the coordinator's words, see LocalCluster.spawn_failure
+DOWN_GRACE_S = 3.0  # for `dora down` to end the coordinator and daemons before they are signalled
 # Keep zenoh from scouting the network and from waiting for endpoint exchange on loopback.
 # dora prints a Rust backtrace with every error: noise in the output tails lkbuild shows.
 NO_BACKTRACES = {"RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"}
@@ -149,6 +151,10 @@ class Dora(Tool):
     def stop_dataflow(self, coordinator: Coordinator, name: str) -> None:
         self.run(["stop", "--name", name, *coordinator.args()], timeout=30, check=False)
 
+    def request_stop(self, coordinator: Coordinator, name: str) -> Process:
+        """``dora stop`` in the background, so that whoever waits for the run keeps watching it meanwhile."""
+        return self.start(["stop", "--name", name, *coordinator.args()])
+
     def start_coordinator(self, port: int, log_path: Path) -> Process:
         return self.start(["coordinator", "--interface", "127.0.0.1", "--port", port, "--store", "memory"],
                           cwd=log_path.parent, env=QUIET_NETWORK, log_path=log_path)
@@ -200,6 +206,13 @@ class LocalCluster:
     def pids(self) -> List[int]:
         return [p.pid for p in self.processes]
 
+    def helpers(self) -> Dict[str, Process]:
+        """The processes a run on this cluster depends on, by what their loss means to a user."""
+        named = {"the dora coordinator": self.processes[0]} if self.processes else {}
+        for machine, process in zip(self.machines, self.processes[1:]):
+            named[f"machine '{machine}'" if machine else "the dora daemon"] = process
+        return named
+
     def __enter__(self) -> "LocalCluster":
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -226,21 +239,46 @@ class LocalCluster:
             self.processes.append(self.dora.start_daemon(
                 machine, self.coordinator, free_port(), self.state_dir / label, self.state_dir / f"daemon-{label}.log",
                 zenoh_port=zenoh_ports[i], zenoh_peers=zenoh_ports[:i], zenoh_overlay=overlay))
-            if not wait_until(lambda: self._ready(i + 1) or self._dead(), CLUSTER_READY_TIMEOUT_S, interval=0.2):
-                raise self._failure("the dora daemons did not register with the coordinator")
+            what = f"the dora daemon of machine '{label}' ({i + 1} of {len(self.machines)}) to register"
+            if not wait_until(lambda: self._ready(i + 1) or self._dead(), CLUSTER_READY_TIMEOUT_S, interval=0.2,
+                              waiting_for=what):
+                raise self._failure(f"the dora daemon of machine '{label}' did not register with the coordinator "
+                                    f"within {CLUSTER_READY_TIMEOUT_S:.0f} s")
+            if self._dead():
+                raise self._failure(f"a dora cluster process exited while machine '{label}' registered")
         if self._dead():
             raise self._failure("a dora cluster process exited early")
 
     def stop(self) -> None:
-        """``dora down``, then end every process this cluster started (by pid, whole process groups)."""
+        """``dora down``, then end every process this cluster started (by pid, whole process groups).
+
+        Bounded whatever state the cluster is in: ``dora down`` runs in the background and gets
+        ``DOWN_GRACE_S``; an unresponsive coordinator must not hold up a Ctrl-C.
+        """
+        down = None
         if any(p.poll() is None for p in self.processes):
             try:
-                self.dora.down(self.coordinator)
+                down = self.dora.start(["down", *self.coordinator.args()])
             except ToolError:
                 pass  # the processes are ended below either way
-            wait_until(lambda: all(p.poll() is not None for p in self.processes), 5)
-        for process in reversed(self.processes):
-            process.stop(grace=2.0)
+            wait_until(lambda: all(p.poll() is not None for p in self.processes), DOWN_GRACE_S)
+        stop_all([*reversed(self.processes), *([down] if down else [])], grace=2.0)
+
+    def spawn_failure(self) -> Optional[str]:
+        """What the coordinator logged when it could not start a dataflow on every daemon, or None.
+
+        It then rolls the dataflow back one daemon at a time, waiting long enough on each for the
+        daemons to lose it and exit: nothing good comes after this line.
+        """
+        log_path = self.state_dir / "coordinator.log"
+        try:
+            text = log_path.read_text(errors="replace")
+        except OSError:
+            return None
+        if SPAWN_FAILURE not in text:
+            return None
+        return (f"the dora coordinator could not start the dataflow on every machine ({SPAWN_FAILURE}: a daemon did "
+                f"not answer in time; on one computer this means too many machines for its CPUs)")
 
     def _ready(self, started: Optional[int] = None) -> bool:
         """The first ``started`` daemons (default: all) are listed by ``dora cluster status``.

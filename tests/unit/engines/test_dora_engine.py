@@ -106,10 +106,6 @@ def node_log(directory, node, *messages):
     (directory / f"log_{node}.jsonl").write_text("\n".join(lines) + "\n")
 
 
-def two_nodes():
-    return chain().spec()
-
-
 def test_a_failure_reported_by_a_node_becomes_a_component_error(engine, tmp_path):
     failure = {"component": "relay", "node": "b", "machine": "nuc", "phase": "forward",
                "traceback": "Traceback (most recent call last):\nValueError: no\n"}
@@ -117,7 +113,7 @@ def test_a_failure_reported_by_a_node_becomes_a_component_error(engine, tmp_path
     node_log(logs, "b", "component 'relay' ... raised", "LK_FAILURE " + json.dumps(failure))
     result = RunResult("dora", log_dir=logs)
     with pytest.raises(ComponentError) as caught:
-        engine._finish(result, 1, ["dora", "run"], two_nodes())
+        engine._finish(result, 1, ["dora", "run"], _run(engine, tmp_path))
     error = caught.value
     assert (error.component, error.node, error.machine, error.phase) == ("relay", "b", "nuc", "forward")
     assert "ValueError: no" in str(error) and str(logs) in str(error)
@@ -128,7 +124,7 @@ def test_node_summaries_give_messages_and_firings(engine, tmp_path):
     node_log(logs, "a", 'LK_SUMMARY {"node": "a", "messages": 3, "fired": {"source": 3}}')
     node_log(logs, "b", 'LK_SUMMARY {"node": "b", "messages": 3, "fired": {"relay": 3}}')
     result = RunResult("dora", log_dir=logs)
-    engine._finish(result, 0, ["dora", "run"], two_nodes())
+    engine._finish(result, 0, ["dora", "run"], _run(engine, tmp_path))
     assert (result.messages, result.fired) == (6, {"source": 3, "relay": 3})
 
 
@@ -136,7 +132,7 @@ def test_a_dora_failure_without_a_node_report_shows_doras_output(engine, tmp_pat
     log_file = tmp_path / "dora-run.log"
     log_file.write_text("[ERROR]\nno matching daemon for machine id `nuc`\n")
     with pytest.raises(ToolFailedError, match="no matching daemon") as caught:
-        engine._finish(RunResult("dora", log_file=log_file), 1, ["dora", "run"], two_nodes())
+        engine._finish(RunResult("dora", log_file=log_file), 1, ["dora", "run"], _run(engine, tmp_path))
     assert str(log_file) in str(caught.value)
 
 
@@ -146,7 +142,7 @@ def test_messages_dora_lost_are_reported_per_edge(engine, tmp_path, caplog):
     node_log(logs, "a", lost % "a")
     node_log(logs, "b", lost % "b")
     result = RunResult("dora", log_dir=logs)
-    engine._finish(result, 0, ["dora", "run"], two_nodes())
+    engine._finish(result, 0, ["dora", "run"], _run(engine, tmp_path))
     assert result.lost == {"a/source.out -> b/relay.x": 2}
     assert "dora lost 2 message(s)" in caplog.text
 
@@ -158,5 +154,44 @@ def test_a_run_that_was_stopped_reports_what_the_summaries_say_was_never_deliver
     node_log(logs, "b", 'LK_SUMMARY {"node": "b", "messages": 0, "fired": {"relay": 6}, '
                         '"sent": {}, "received": {"relay.x": 6}}')
     result = RunResult("dora", log_dir=logs)
-    engine._finish(result, 0, ["dora", "run"], two_nodes())
+    engine._finish(result, 0, ["dora", "run"], _run(engine, tmp_path))
     assert result.lost == {"a/source.out -> b/relay.x": 3}
+
+
+def _outcome(**kw):
+    from lkbuild.tools.supervise import Outcome
+
+    return Outcome(**kw)
+
+
+def _run(engine, tmp_path, duration=4.0):
+    from lkbuild.engines.dora import _Run
+    from lkbuild.tools.shm import ShmTracker
+
+    spec = engine.checked_spec(chain())
+    return _Run(spec, tmp_path / "dataflow.yaml", {}, tmp_path, duration, None, RunResult("dora"), ShmTracker())
+
+
+@pytest.mark.parametrize("ready", [
+    "10:24:18 INFO   a: daemon node is ready",                  # dora run
+    "10:24:18 INFO   a on daemon `m1`: daemon node is ready",   # dora start (a cluster)
+])
+def test_a_node_never_ready_at_the_end_of_the_duration_is_named_still_in_setup(engine, tmp_path, ready):
+    from lkbuild.errors import ComponentStalledError
+
+    log_file = tmp_path / "dora-run.log"
+    log_file.write_text(ready + "\n")
+    with pytest.raises(ComponentStalledError) as caught:
+        engine._finish(RunResult("dora", log_file=log_file), _outcome(code=0, deadline=True), ["dora", "run"],
+                       _run(engine, tmp_path))
+    assert caught.value.exit_code == 3 and caught.value.components == ["relay"]
+    assert "component 'relay' (node 'b', machine 'local') still in setup() when the duration of 4 s ended" \
+        in str(caught.value)
+
+
+def test_a_node_dora_saw_killed_is_named_with_its_components(engine, tmp_path):
+    log_file = tmp_path / "dora-run.log"
+    log_file.write_text("Dataflow failed:\nNode `b` failed: exited because of signal SIGKILL\n")
+    with pytest.raises(ToolFailedError) as caught:
+        engine._finish(RunResult("dora", log_file=log_file), 1, ["dora", "run"], _run(engine, tmp_path))
+    assert "node 'b' (components relay) exited because of signal SIGKILL" in str(caught.value)

@@ -230,3 +230,27 @@ def test_the_real_dora_validates_and_expands_every_generated_dataflow(make, tmp_
             for input_id, spec in mine.get("inputs", {}).items():
                 assert {k: theirs["inputs"][input_id][k] for k in spec} == spec
             assert (theirs["deploy"] or {}).get("machine") == mine.get("deploy", {}).get("machine")
+
+
+def test_a_node_that_asks_to_be_restarted_gets_doras_restart_fields_that_dora_accepts(tmp_path):
+    sim = Node("sim", restart="on-failure", max_restarts=3, restart_delay=0.5)
+    plant, policy = Plant(node=sim), Policy(node=Node("brain"))
+    plant(command=policy(state=plant.out))
+    files = generator.generate(System(components=[plant, policy], name="loop").spec(), OPTIONS)
+    by_id = {n["id"]: n for n in dataflow(files)["nodes"]}
+    assert {k: v for k, v in by_id["sim"].items() if k.startswith(("restart", "max_"))} == {
+        "restart_policy": "on-failure", "max_restarts": 3, "restart_delay": 0.5}
+    assert not any(k.startswith("restart") for k in by_id["brain"])
+    (tmp_path / "dataflow.yaml").write_bytes(files["dataflow.yaml"])
+    Dora(home=tmp_path / "home").validate(tmp_path / "dataflow.yaml")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"restart": "sometimes"}, "restart must be one of never, on-failure, always. Received: restart='sometimes'"),
+    ({"restart": "always", "max_restarts": -1}, "max_restarts must be an int >= 0"),
+    ({"restart": "always", "restart_delay": float("nan")}, "restart_delay must be seconds >= 0"),
+    ({"max_restarts": 2}, "max_restarts and restart_delay need restart='on-failure' or 'always'"),
+])
+def test_bad_restart_options_are_refused_when_the_node_is_made(options, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Node("sim", **options)
