@@ -30,7 +30,7 @@ from ..tools.shm import ShmTracker
 from ..tools.signals import stop_requests
 from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
 from .base import Engine
-from .dora_report import (components_on, failed_nodes, machine_lost, not_ready, starting, still_in_setup,
+from .dora_report import (components_on, ended_without_report, failed_nodes, machine_lost, not_ready, starting, still_in_setup,
                           timed_out)
 from .native import write_system_json
 from .report import Report
@@ -248,6 +248,10 @@ class DoraEngine(Engine):
         if outcome.stalled:
             raise ToolError(f"the dora run did not stop within {STOP_GRACE_S:.0f} s of the end of its duration "
                             f"and was stopped.{where}")
+        if outcome.code == 0 and run is not None and not (outcome.deadline or outcome.stalled):
+            silent = [n for n in run.spec.nodes if n.name not in summarized]
+            if silent:  # it ended "successfully" without a word: a component ended the process
+                raise ended_without_report(silent[0], where)
         if outcome.code == 0:
             return
         if failures:

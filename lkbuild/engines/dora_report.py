@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Dict, List, Optional
 
-from ..errors import ComponentStalledError, ToolError
+from ..errors import ComponentError, ComponentStalledError, ToolError
 from ..tools.supervise import Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,3 +67,16 @@ def machine_lost(outcome: Outcome, cluster, run: "Run") -> ToolError:
 def timed_out(timeout, result) -> ToolError:
     where = f" Logs: {result.log_file}" if result is not None and result.log_file else ""
     return ToolError(f"the dora run did not end within {timeout} s and was stopped.{where}")
+
+
+def ended_without_report(node, where: str) -> ComponentError:
+    """A Node's process that ended with code 0 but no summary: one of its components ended it.
+
+    The runtime reports every way a run can end, a component's ``sys.exit()`` included; only a process
+    that vanished at once (``os._exit()``, a crash in native code) says nothing.
+    """
+    names = ", ".join(node.components)
+    return ComponentError(names, node.name, node.machine or "local", "forward",
+                          f"the process of node '{node.name}' ended without a report (component"
+                          f"{'s' if len(node.components) > 1 else ''} {names}): os._exit(), or a crash in "
+                          f"native code, ended it before lkbuild's runtime could say how the run went.{where}")

@@ -270,7 +270,6 @@ def test_a_killed_daemon_is_a_lost_machine_within_seconds(project, env):
 
 
 # -- components that end their process ---------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason="needs runtime change (lk_runtime: a component ending its process)")
 @pytest.mark.parametrize("engine, attr", [("native", "exits0"), ("dora", "os_exit"), ("dora", "exits3")])
 def test_a_component_that_ends_its_process_is_a_component_failure(project, env, engine, attr):
     run = Run(project, attr, engine, "-n", "20", env=env)
@@ -291,7 +290,6 @@ def test_duration_bounds_a_run_whose_setup_never_returns(project, env, engine):
 
 
 # -- losses, however the run ends -------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason="needs runtime change (dora nodes report losses when stopped)")
 def test_messages_lost_under_duration_are_reported(project, env):
     run = Run(project, "lossy", "dora", "--duration", "3", "--fast", env=env)
     code = run.finish(STARTUP_S)
