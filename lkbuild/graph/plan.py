@@ -135,4 +135,6 @@ def node_plan(spec, node: Optional[str] = None) -> Dict[str, Any]:
         "imports": imports,
         "messages": messages(spec, node),
         "run": run_plan(spec) if node is not None else None,
+        # dora restarts a failed Node that asks for it: then it must not stop the others (``ending``)
+        "restart": spec.node(node).restart if node is not None else None,
     }

@@ -180,8 +180,8 @@ def main(plan: Dict[str, Any], wiring: Dict[str, Any], node_factory: Callable = 
     except KeyboardInterrupt:
         return report.EXIT_INTERRUPTED
     except Exception as exc:
-        if runner is not None:
-            runner.fail()
+        if runner is not None and plan.get("restart") in (None, "never"):
+            runner.fail()  # a Node dora will restart keeps the run going
         return report.failure(plan, exc)
     finally:
         if recorder is not None:

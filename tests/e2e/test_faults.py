@@ -171,7 +171,9 @@ class Run:
             self.output, _ = self.process.communicate()
             pytest.fail(f"lkbuild did not exit within {bound} s:\n{self.output}")
         self.ended_at = time.monotonic() - start
-        assert "Traceback" not in self.output, self.output
+        # lkbuild prints no traceback of its own; a component's failure shows the component's
+        assert "Traceback" not in self.output or "raised in" in self.output, self.output
+        assert "internal error" not in self.output, self.output
         return self.process.returncode
 
     def assert_nothing_left(self) -> None:
