@@ -5,7 +5,6 @@ from collections import defaultdict
 
 import click
 
-from ..errors import Location
 from .options import strict_imports_option, system_argument
 
 
@@ -61,9 +60,4 @@ def _per_machine(spec):
 
 def _at(where) -> str:
     """A location from the IR (absolute) as the user reads it (relative to the working directory)."""
-    if not where:
-        return ""
-    if isinstance(where, Location):
-        return str(where)
-    file, line, col = where.rsplit(":", 2)  # an import's "file:line:col"
-    return str(Location(file, int(line), int(col)))
+    return str(where) if where else ""

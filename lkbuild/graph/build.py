@@ -172,7 +172,7 @@ def component_spec(c: Component, sources=None, root: Optional[str] = None):
             class_at=Location(found.file, found.line, found.col),
             forward_at=Location(*found.forward) if found.forward else None,
             config_fields=tuple(FieldSpec(f.name, f.annotation, f.default) for f in found.config),
-            imports=tuple(ImportSpec(i.module, i.requirement, i.used, f"{i.file}:{i.line}:{i.col}")
+            imports=tuple(ImportSpec(i.module, i.requirement, i.used, Location(i.file, i.line, i.col))
                           for i in found.imports),
             requirements=tuple(found.requirements),
             local_modules=tuple(found.local_modules),

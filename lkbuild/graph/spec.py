@@ -41,7 +41,7 @@ class ImportSpec:
     module: str  # top-level import name, e.g. "cv2"
     requirement: str  # "opencv-python==4.10.0.84"; unpinned when it is not installed where lkbuild ran
     used: bool  # True: the class's code uses it; False: its module imports it, so importing needs it
-    where: str  # "file:line:col" of the import statement
+    where: Location  # the import statement
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ def _component_from(data: Dict[str, Any]) -> ComponentSpec:
     for key in ("requirements", "local_modules"):
         values[key] = tuple(values.get(key, ()))
     values["config_fields"] = tuple(FieldSpec(**f) for f in data.get("config_fields", ()))
-    values["imports"] = tuple(ImportSpec(**i) for i in data.get("imports", ()))
+    values["imports"] = tuple(ImportSpec(**{**i, "where": _location(i["where"])}) for i in data.get("imports", ()))
     for key in ("created_at", "class_at", "forward_at"):
         values[key] = _location(values.get(key))
     return ComponentSpec(**values)

@@ -314,3 +314,29 @@ def test_compile_and_launch_are_refused_while_lkbuild_reads_the_file(monkeypatch
             "runs while lkbuild imports this file to read the system. Guard it with "
             "`if __name__ == \"__main__\":` so it runs only when the file is executed directly."
         )
+
+
+def test_a_node_names_its_engine_where_the_engines_are_not_installed():
+    """A deploy bundle carries the API without lkbuild.engines; its robot.py must still build its Nodes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith('lkbuild.engines'):\n"
+        "            raise ImportError('not in a bundle: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from lkbuild import Node\n"
+        "print(Node('jetson', machine='192.168.1.10', engine='dora').engine)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "dora\n"
+
+
+def test_an_unknown_engine_on_a_node_is_refused_where_the_node_is_made():
+    with pytest.raises(ConfigError) as err:
+        Node("jetson", engine="warp")
+    assert err.value.message.startswith("Node 'jetson': unknown engine 'warp'. Known engines: dora, native")

@@ -159,7 +159,7 @@ system = System(components=[Scaler()], name="robot")
     assert (scaler.class_at, scaler.forward_at, scaler.line) == (Location(file, 7, 6), Location(file, 12, 8), 7)
     assert [(f.name, f.annotation, f.default) for f in scaler.config_fields] == [("gain", "float", "2.0")]
     assert scaler.requirements == (distribution("numpy").requirement,)
-    assert scaler.imports[0].where == f"{file}:4:0"
+    assert scaler.imports[0].where == Location(file, 4, 0)
     assert scaler.local_modules == ("robot.py",)
     assert SystemSpec.from_json(spec.to_json()) == spec
 
