@@ -242,9 +242,9 @@ class DoraEngine(Engine):
         if outcome.timed_out:
             raise timed_out(run.timeout if run else None, result)
         if outcome.deadline and run is not None:
-            starting = not_ready(run.spec, lines)
-            if starting:
-                raise still_in_setup(run, starting, where)
+            unready = not_ready(run.spec, lines)
+            if unready:
+                raise still_in_setup(run, unready, where)
         if outcome.stalled:
             raise ToolError(f"the dora run did not stop within {STOP_GRACE_S:.0f} s of the end of its duration "
                             f"and was stopped.{where}")
