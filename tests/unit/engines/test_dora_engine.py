@@ -139,11 +139,22 @@ def test_a_dora_failure_without_a_node_report_shows_doras_output(engine, tmp_pat
 def test_messages_dora_lost_are_reported_per_edge(engine, tmp_path, caplog):
     logs = tmp_path / "out" / "run"
     lost = 'LK_LOST {"missing": {"a/source.out -> b/relay.x": 2}, "node": "%s"}'
-    node_log(logs, "a", lost % "a")
-    node_log(logs, "b", lost % "b")
+    summary = 'LK_SUMMARY {"node": "%s", "messages": 0, "fired": {}}'
+    node_log(logs, "a", lost % "a", summary % "a")
+    node_log(logs, "b", summary % "b")
     result = RunResult("dora", log_dir=logs)
     engine._finish(result, 0, ["dora", "run"], _run(engine, tmp_path))
     assert result.lost == {"a/source.out -> b/relay.x": 2}
+
+
+def test_a_node_that_ended_its_process_without_a_report_is_a_component_failure(engine, tmp_path):
+    logs = tmp_path / "out" / "run"
+    node_log(logs, "a", 'LK_SUMMARY {"node": "a", "messages": 3, "fired": {"source": 3}}')
+    node_log(logs, "b", "relay got 1")          # os._exit(0) in relay: no summary, dora exits 0
+    with pytest.raises(ComponentError) as caught:
+        engine._finish(RunResult("dora", log_dir=logs), 0, ["dora", "run"], _run(engine, tmp_path))
+    assert caught.value.exit_code == 3 and caught.value.component == "relay" and caught.value.node == "b"
+    assert "ended without a report" in str(caught.value)
     assert "dora lost 2 message(s)" in caplog.text
 
 
