@@ -386,3 +386,56 @@ def test_component_configs_are_ros_parameters_overridable_on_the_command_line(tm
     lines = [json.loads(line) for line in (tmp_path / "rec/scaled.jsonl").read_text().splitlines()]
     # the params file says gain 2.0; the command line overrides it (an int given for a float still works)
     assert [line["value"] for line in lines] == ["'tuned:10.0'", "'tuned:20.0'"]
+
+
+FOREIGN = '''
+import json, sys, time
+import rclpy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
+
+import os
+system, nodes, stop = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+rclpy.init()
+node = rclpy.create_node("intruder")
+qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                 durability=DurabilityPolicy.TRANSIENT_LOCAL)
+pubs = [node.create_publisher(String, f"/{system}/_lk/status/{n}", qos) for n in nodes]
+control = node.create_publisher(String, f"/{system}/_lk/control", qos)
+print("ready", flush=True)
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline and not os.path.exists(stop):
+    for n, pub in zip(nodes, pubs):
+        for run in ("", "another-run"):
+            pub.publish(String(data=json.dumps({"node": n, "run": run, "idle": True, "failed": True,
+                                                "sent": {}, "received": {}})))
+    control.publish(String(data=json.dumps({"node": nodes[0], "run": "another-run", "done": True, "lost": {},
+                                            "failed": nodes[0]})))
+    rclpy.spin_once(node, timeout_sec=0.01)
+node.destroy_node()
+rclpy.shutdown()
+'''
+
+
+def test_statuses_from_a_process_that_is_not_part_of_the_run_neither_end_nor_fail_it(tmp_path, ros_env):
+    import subprocess
+    import sys
+
+    script = tmp_path / "intruder.py"
+    script.write_text(FOREIGN)
+    system = two_node_system("guarded")
+    stop = tmp_path / "stop"
+    intruder = subprocess.Popen([sys.executable, str(script), "guarded", "vision,compute", str(stop)],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert intruder.stdout.readline().strip() == "ready"
+        result = system.launch(engine="ros2", out=tmp_path / "build", iterations=20, timeout=120)
+    finally:
+        stop.touch()  # it shuts rclpy down itself: no Fast DDS files left behind
+        try:
+            intruder.wait(20)
+        except subprocess.TimeoutExpired:
+            intruder.kill()
+    assert result.fired["camera"] == 20 and result.fired["sink"] == 20   # ran to its end, not stopped early
+    logs = "".join(p.read_text() for p in (tmp_path / "build/ros2/log/run").glob("*.log"))
+    assert "stopping: node" not in logs
