@@ -69,6 +69,7 @@ class NodeProcess(driver.Transport):
         self.subscriptions: List[Any] = []
         self.control: Dict[str, Any] = {}  # status / control publishers and subscriptions
         self.timers: List[Any] = []
+        self.heard_done = False  # the leader's last decision has arrived
 
     # -- the run ------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -131,9 +132,21 @@ class NodeProcess(driver.Transport):
         rclpy.try_shutdown()
 
     def _flush(self) -> None:
-        for key in ("status_pub", "control_pub"):
-            if key in self.control:
-                self.control[key].wait_for_all_acked(ros2_wire.duration(ACK_TIMEOUT))
+        """Stay up (bounded) until the other Nodes have this Node's last word.
+
+        The leader waits until every other Node has left the control topic (each leaves only once it
+        has the decision); a failing Node until the leader has answered its failure. (Fast DDS's
+        ``wait_for_all_acked`` can block for good when a reader leaves during the wait: not used.)
+        """
+        deadline = time.monotonic() + ACK_TIMEOUT
+        leading = self.control.get("control_pub")
+        listening = "control_sub" in self.control
+        while time.monotonic() < deadline:
+            if leading is not None and leading.get_subscription_count() == 0:
+                return
+            if leading is None and (not listening or self.heard_done):
+                return
+            self.executor.spin_once(timeout_sec=0.05)
 
     # -- the Transport of driver.drive --------------------------------------------------------------------
     def wait(self, timeout: Optional[float]) -> None:
@@ -320,6 +333,7 @@ class NodeProcess(driver.Transport):
         control = ending.parse(msg.data.encode())
         if control is not None:
             self.ending.on_control(control, time.monotonic())
+            self.heard_done = self.heard_done or (self.ending.done and bool(control.get("done")))
             if control.get("failed") and self.ending.done:
                 self._log().error(f"stopping: node '{control['failed']}' failed")
 

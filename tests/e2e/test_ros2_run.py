@@ -425,6 +425,7 @@ def test_statuses_from_a_process_that_is_not_part_of_the_run_neither_end_nor_fai
     script.write_text(FOREIGN)
     system = two_node_system("guarded")
     stop = tmp_path / "stop"
+    before = shm_files()
     intruder = subprocess.Popen([sys.executable, str(script), "guarded", "vision,compute", str(stop)],
                                 stdout=subprocess.PIPE, text=True)
     try:
@@ -436,6 +437,7 @@ def test_statuses_from_a_process_that_is_not_part_of_the_run_neither_end_nor_fai
             intruder.wait(20)
         except subprocess.TimeoutExpired:
             intruder.kill()
+        remove_stale_shm(before)  # the intruder outlived the node processes: it held their port files
     assert result.fired["camera"] == 20 and result.fired["sink"] == 20   # ran to its end, not stopped early
     logs = "".join(p.read_text() for p in (tmp_path / "build/ros2/log/run").glob("*.log"))
     assert "stopping: node" not in logs
