@@ -86,6 +86,7 @@ class NodeRunner(driver.Transport):
         self.open = True
         self.stop_requested = False
         self.node = None
+        self.control_received = 0  # statuses and decisions delivered here (the control plane's traffic)
 
     # -- dora <-> host ----------------------------------------------------------------------------------
     def send(self, component: str, output: str, payload: bytes) -> None:
@@ -109,6 +110,7 @@ class NodeRunner(driver.Transport):
                 self.host.receive(target[0], target[1], payload_view(event["value"]))
                 self.host.drain()
             elif input_id in self.status_inputs or input_id == self.control_input:
+                self.control_received += 1
                 message = ending.parse(payload_view(event["value"]))
                 if message is None:
                     sys.stderr.write(f"node '{self.name}': dropped a malformed control message on {input_id}\n")
@@ -186,5 +188,5 @@ def main(plan: Dict[str, Any], wiring: Dict[str, Any], node_factory: Callable = 
     finally:
         if recorder is not None:
             recorder.close()
-    report.summary(runner.name, runner.host, runner.ending.counts())
+    report.summary(runner.name, runner.host, runner.ending.counts(), control=runner.control_received)
     return report.EXIT_OK

@@ -15,7 +15,8 @@ system) and to the Nodes that send to it, never to every Node; decisions go from
   next source firing while ``WINDOW`` or more of its messages on an edge are not reported received — for
   at most ``LOSS_GRACE_S`` without word from that receiver (then they are lost; reported at the end).
 * Ending (only with ``iterations``): a Node with clocks reports idle once it is, after ``STATUS_QUIET_S``
-  without events (so a busy loop does not send a status per message). Once every Node with clocks has
+  without events, a quiet period that doubles (up to ``MAX_QUIET_S``) each time the Node turns out busy
+  again right after, so a stream of messages does not make it send two statuses per message. Once every Node with clocks has
   said idle, the leader broadcasts ``drain``; from then on every Node reports when it is idle. A Node
   that said idle says busy before it handles another message. When every Node's latest status says
   idle and every edge's sent count equals its received count, nothing is in flight and nothing can
@@ -33,7 +34,8 @@ from typing import Any, Dict, List, Optional
 
 WINDOW = 200          # messages per edge a sender may have in flight, not yet reported received
 ACK_EVERY = 50        # a receiver reports its counts after this many messages
-STATUS_QUIET_S = 0.005
+STATUS_QUIET_S = 0.005  # a Node reports idle after this long without events ...
+MAX_QUIET_S = 0.2       # ... doubled each time it turns out busy again right after, up to this
 LOSS_GRACE_S = 3.0    # all idle, counts unequal, nothing changing this long: the messages were lost
 
 
@@ -86,6 +88,7 @@ class Ending:
         self.windowed = True
         self.stable: Optional[tuple] = None  # (snapshot, since) while all are idle with counts unequal
         self.failed_peer: Optional[str] = None
+        self.quiet = STATUS_QUIET_S
 
     # -- what happens -------------------------------------------------------------------------------------
     def sent(self, key: str) -> None:
@@ -100,7 +103,10 @@ class Ending:
         self.received_counts[key] = self.received_counts.get(key, 0) + 1
         self.last_event = now
         self.unreported += 1
-        if (self.published is not None and self.published[0]) or self.unreported >= ACK_EVERY:
+        if self.published is not None and self.published[0]:
+            self.quiet = min(2 * self.quiet, MAX_QUIET_S)  # it said idle too soon: wait longer next time
+            return self._publish(False)
+        if self.unreported >= ACK_EVERY:
             return self._publish(False)
         return None
 
@@ -176,8 +182,8 @@ class Ending:
         current = self._snapshot(idle)
         if idle and current != self.published and (self.node in self.clocked or self.drained):
             quiet = now - self.last_event
-            if quiet < STATUS_QUIET_S:
-                decision.wait = STATUS_QUIET_S - quiet
+            if quiet < self.quiet:
+                decision.wait = self.quiet - quiet
             else:
                 decision.status = self._publish(True)
         if self.is_leader:

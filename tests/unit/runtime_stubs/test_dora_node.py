@@ -184,7 +184,7 @@ def test_main_reads_the_run_settings_and_records_what_it_sends(tmp_path, capsys)
     assert main(node_plan(spec, "b"), node_wiring(spec, "b"), node_factory=lambda: node, environ=environ) == 0
     summary = json.loads(capsys.readouterr().out.split(report.SUMMARY, 1)[1])
     assert summary == {"node": "b", "messages": 2, "fired": {"doubler": 1, "shape": 1}, "sent": {},
-                       "received": {"doubler.x": 1, "shape.image": 1}}
+                       "received": {"doubler.x": 1, "shape.image": 1}, "control": 0}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doubler.jsonl", "shape.jsonl"]
     assert LOG[0].shape == (2, 3)
 

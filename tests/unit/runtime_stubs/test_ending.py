@@ -269,3 +269,18 @@ def test_a_failed_leader_tells_every_node_itself():
     net.broadcast("a", control)
     net.deliver()
     assert net.endings["b"].step(False, 0.0).done and net.endings["c"].step(False, 0.0).done
+
+
+def test_a_node_that_keeps_turning_busy_again_waits_longer_before_it_says_idle():
+    from lkbuild.runtime_stubs.lk_runtime.ending import MAX_QUIET_S
+
+    b = Ending("b", chain("a", "b"))
+    b.drained = True
+    said, now = 0, 1.0
+    for _ in range(40):                 # a message every 50 ms, idle in between
+        now += 0.05
+        if b.step(True, now).status is not None:
+            said += 1
+        b.received("b.in", now)
+    assert said <= 8                    # not one idle (and one busy) status per message
+    assert 0.05 < b.quiet <= MAX_QUIET_S   # it now waits longer than the gap between two messages
