@@ -16,7 +16,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Dict, List, Optional, Tuple
 
-from ...graph.plan import control_plane, input_key, output_key
+from ...graph.plan import control_plane, crossing, input_key, output_key
 from ...graph.spec import DEFAULT_QUEUE_SIZE
 
 STATUS_OUTPUT = "_lk_status"
@@ -47,9 +47,7 @@ def status_input(peer: str) -> str:
 
 def cross_edges(spec) -> List[Tuple[str, str, str, str, Any]]:
     """Edges between Nodes as (src node, output id, dst node, input id, edge), in IR order."""
-    node_of = {c.name: c.node for c in spec.components}
-    return [(node_of[e.src], output_key(e.src, e.output), node_of[e.dst], input_key(e.dst, e.input), e)
-            for e in spec.edges if node_of[e.src] != node_of[e.dst]]
+    return [(src, output_key(e.src, e.output), dst, input_key(e.dst, e.input), e) for src, dst, e in crossing(spec)]
 
 
 def node_wiring(spec, node: str) -> Dict[str, Any]:

@@ -43,11 +43,15 @@ def input_key(component: str, port: str) -> str:
     return f"{component}.{port}"
 
 
+def crossing(spec):
+    """``(src node, dst node, edge)`` for every edge between two Nodes, in IR order."""
+    node_of = {c.name: c.node for c in spec.components}
+    return [(node_of[e.src], node_of[e.dst], e) for e in spec.edges if node_of[e.src] != node_of[e.dst]]
+
+
 def cross_edges(spec) -> List[List[str]]:
     """Edges between Nodes as ``[src node, output key, dst node, input key]``, in IR order."""
-    node_of = {c.name: c.node for c in spec.components}
-    return [[node_of[e.src], output_key(e.src, e.output), node_of[e.dst], input_key(e.dst, e.input)]
-            for e in spec.edges if node_of[e.src] != node_of[e.dst]]
+    return [[src, output_key(e.src, e.output), dst, input_key(e.dst, e.input)] for src, dst, e in crossing(spec)]
 
 
 def run_plan(spec) -> Dict[str, Any]:

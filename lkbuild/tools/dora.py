@@ -148,9 +148,6 @@ class Dora(Tool):
         args = ["start", dataflow, *coordinator.args(), "--name", name, "--attach", *env_args(env_vars)]
         return self.start(args, cwd=Path(dataflow).parent, log_path=log_path)
 
-    def stop_dataflow(self, coordinator: Coordinator, name: str) -> None:
-        self.run(["stop", "--name", name, *coordinator.args()], timeout=30, check=False)
-
     def request_stop(self, coordinator: Coordinator, name: str) -> Process:
         """``dora stop`` in the background, so that whoever waits for the run keeps watching it meanwhile."""
         return self.start(["stop", "--name", name, *coordinator.args()])

@@ -144,10 +144,6 @@ class Host:
         if not self.exhausted(slot):
             heapq.heappush(self._clock, ((n + 1) / slot.rate_hz, i, n + 1, slot))
 
-    def stop_clock(self) -> None:
-        """No source fires again (the run's duration is over)."""
-        self._clock = []
-
     def receive(self, dst: str, port: str, payload) -> None:
         """A message from another Node: decode it and queue it for ``dst.port`` (call ``drain`` next)."""
         self.queue.append((self.by_name[dst], port, codec.decode(payload)))

@@ -18,7 +18,7 @@ from typing import Optional, Set
 
 import pytest
 
-from dora_cluster import processes_mentioning
+from dora_cluster import assert_nothing_left, processes_mentioning
 from lkbuild.tools.ros2 import DomainLease
 from lkbuild.tools.shm import SHM, process_tree, shm_in_use
 
@@ -177,17 +177,7 @@ class Run:
         return self.process.returncode
 
     def assert_nothing_left(self) -> None:
-        left = processes_mentioning(str(self.project))
-        deadline = time.monotonic() + 3
-        while left and time.monotonic() < deadline:
-            time.sleep(0.1)
-            left = processes_mentioning(str(self.project))
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        assert not left, f"processes left running: {left}"
+        assert_nothing_left(str(self.project))
         left = {name for name in self.shm - self.shm_before if (SHM / name).exists()}
         assert not left, f"/dev/shm files of the run left: {left}"
 
