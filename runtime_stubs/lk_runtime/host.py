@@ -158,7 +158,7 @@ class Host:
             slot, port, value = queue.popleft()
             latest = slot.latest
             latest[port] = value
-            if slot.required.issubset(latest) and not self.exhausted(slot):
+            if slot.required.issubset(latest) and not (slot.starts_loop and self.exhausted(slot)):
                 self._fire(slot)
 
     def done(self) -> bool:
