@@ -38,7 +38,7 @@ def test_ros2_is_a_registered_engine():
 
 def test_a_ros_message_whose_package_is_not_installed_is_refused_with_how_to_install_it():
     class Camera(Component):
-        outputs = {"image": "sensor_msgs.msg.Image"}
+        outputs = {"image": "stereo_msgs.msg.DisparityImage"}
 
         def forward(self):
             return None
@@ -48,9 +48,9 @@ def test_a_ros_message_whose_package_is_not_installed_is_refused_with_how_to_ins
     ok, problems = get_engine("ros2").validate(System(components=[cam, relay], name="rig"))
     assert not ok
     assert problems == [
-        "cam.image carries the ROS message sensor_msgs/msg/Image, but the ROS message package 'sensor_msgs' is "
-        "not installed here; install it with: pip install ros-jazzy-sensor-msgs (or, with a ROS 2 install, apt "
-        "install ros-jazzy-sensor-msgs and source its setup file)."]
+        "cam.image carries the ROS message stereo_msgs/msg/DisparityImage, but the ROS message package "
+        "'stereo_msgs' is not installed here; install it with: pip install ros-jazzy-stereo-msgs (or, with a ROS 2 "
+        "install, apt install ros-jazzy-stereo-msgs and source its setup file)."]
 
 
 class Planner(Component):
