@@ -134,7 +134,7 @@ def test_commands_are_the_installed_executables_with_the_launch_files_arguments(
     assert commands["a"] == [
         str(install / "lib/rig/a"), "--iterations", "5", "--record", str((tmp_path / "rec").resolve()),
         "--realtime", "false", "--run-id", "r7", "--ros-args", "-r", "__ns:=/rig", "--params-file",
-        str(install / "share/rig/config/params.yaml")]
+        str(tmp_path.absolute() / "ros2/src/rig/config/params.yaml")]  # the latest compiled configs
     assert list(commands) == ["a", "b"]
 
 
@@ -223,9 +223,10 @@ def fake_ros2(tmp_path, monkeypatch, output=""):
 def test_where_ros2_exists_the_system_launch_file_is_run_with_ros2_launch(tmp_path, monkeypatch):
     engine = fake_ros2(tmp_path, monkeypatch)
     result = engine.launch(system(), None, iterations=3, timeout=30)
+    run_id = result.commands["launch"][-2].split(":=")[1]
     assert (tmp_path / "calls").read_text().splitlines() == [
-        "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true",
-        f"run_id:={result.commands['launch'][-1].split(':=')[1]}"]
+        "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true", f"run_id:={run_id}",
+        f"params_file:={engine.workspace / 'src/rig/config/params.yaml'}"]
     assert list(result.commands) == ["launch"]
 
 
