@@ -32,7 +32,7 @@ def payload_view(value):
     """
     if isinstance(value, (bytes, bytearray, memoryview)):
         return memoryview(value)
-    if value.type.id != _UINT8_ID:
+    if value.type.id != (_UINT8_ID if _UINT8_ID is not None else _uint8_id()):
         raise CodecError(f"expected an lkbuild message (uint8 bytes), received an Arrow array of {value.type}")
     data = value.buffers()[1]
     if data is None:
@@ -44,14 +44,20 @@ def payload_view(value):
 
 
 def _uint8_id() -> int:
-    try:
-        import pyarrow as pa
-    except ImportError:  # only unit tests without pyarrow; then no Arrow value ever arrives
-        return -1
-    return pa.uint8().id
+    """pyarrow's type id of ``uint8``: imported at the first message (dora has imported pyarrow by then),
+    so that a Node that receives nothing starts without loading pyarrow and numpy."""
+    global _UINT8_ID
+    if _UINT8_ID is None:
+        try:
+            import pyarrow as pa
+        except ImportError:  # only unit tests without pyarrow; then no Arrow value ever arrives
+            _UINT8_ID = -1
+        else:
+            _UINT8_ID = pa.uint8().id
+    return _UINT8_ID
 
 
-_UINT8_ID = _uint8_id()
+_UINT8_ID = None
 
 
 def as_arrow(payload: bytes):
