@@ -29,6 +29,10 @@ class Pip(Tool):
     name = "pip"
     how_to_install = "Install pip into the Python that runs lkbuild: `python -m ensurepip`."
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.built: List[str] = []  # file names of the wheels build_pure_wheel made (no index has them)
+
     def executable(self) -> str:
         return sys.executable
 
@@ -91,4 +95,5 @@ class Pip(Tool):
             if done.returncode != 0 or len(built) != 1 or not built[0].name.endswith("-none-any.whl"):
                 return False
             shutil.move(str(built[0]), dest / built[0].name)
+            self.built.append(built[0].name)
         return True
