@@ -11,6 +11,8 @@ from importlib import metadata
 from typing import Dict, List, Optional
 
 LOCAL = "local"  # Nodes without a machine run on the computer that launches them
+# Installed on every machine whatever its components use: the codec's (every engine's runtime has it).
+RUNTIME_MODULES = frozenset({"numpy"})
 
 
 def machine_of(spec, component: str) -> str:
@@ -59,7 +61,7 @@ def stand_ins(spec, node: str) -> Dict[str, List[str]]:
     machine = spec.node(node).machine or LOCAL
     used_here = {i.module for c in components_on(spec, machine) for i in c.imports if i.used}
     mine = [spec.component(name) for name in spec.node(node).components]
-    modules = sorted({i.module for c in mine for i in c.imports if not i.used} - used_here)
+    modules = sorted({i.module for c in mine for i in c.imports if not i.used} - used_here - RUNTIME_MODULES)
     return {
         module: sorted(f"component '{c.name}' on machine '{machine_of(spec, c.name)}'"
                        for c in spec.components for i in c.imports if i.module == module and i.used)

@@ -145,8 +145,8 @@ NOT_ON_THIS_MACHINE = (
     "module '{module}' is not installed on machine '{machine}'; {user} used it ({what}). No component of "
     "machine '{machine}' uses it in its class's code, so the machine's bundle does not install it and lkbuild "
     "stood in for it only so that the files importing it load{needers}. If {subject} needs it, use it from "
-    "the component's class (lkbuild then adds it to machine '{machine}''s requirements), or place the "
-    "component on a machine that has it."
+    "the component's class (lkbuild then installs it on machine '{machine}'), or place the component on a "
+    "machine that has it."
 )
 
 
