@@ -199,14 +199,35 @@ def _bundles_dir(options: BundleOptions) -> Path:
     return path
 
 
+TAMPERED = (
+    "{files}: the sha256 of {which} differs from requirements.txt, so pip --require-hashes refused to install "
+    "it and the image was not built. The bundle was changed after lkbuild wrote it (`make verify` in {bundle} "
+    "lists every changed file); bundle the machine again."
+)
+_MISMATCH = re.compile(r"from file://\S*?/wheels/([^\s/:]+\.whl)")
+
+
 def build_image(bundle: Bundle, docker=None, on_line: Optional[Progress] = None) -> str:
-    """Build the bundle's image with the docker SDK (no network when offline); returns the image id."""
+    """Build the bundle's image with the docker SDK (no network when offline); returns the image id.
+
+    Raises:
+        ToolFailedError: the build failed; for a wheel whose sha256 is not the pinned one, naming the file.
+    """
+    from ..errors import ToolFailedError
     from ..tools.docker import Docker
 
     docker = docker or Docker()
     platform = bundle.target.docker_platform
-    return docker.build(bundle.path, bundle.image, network_mode="none" if bundle.offline else None,
-                        on_line=on_line, platform=platform if platform != "linux/amd64" else None)
+    try:
+        return docker.build(bundle.path, bundle.image, network_mode="none" if bundle.offline else None,
+                            on_line=on_line, platform=platform if platform != "linux/amd64" else None)
+    except ToolFailedError as exc:
+        changed = sorted(set(_MISMATCH.findall(exc.output_tail or ""))) if "HASHES" in (exc.output_tail or "") else []
+        if not changed:
+            raise
+        raise ToolFailedError(exc.cmd, exc.code, exc.output_tail, TAMPERED.format(
+            files=", ".join(f"wheels/{name}" for name in changed), bundle=bundle.path,
+            which="this wheel" if len(changed) == 1 else "these wheels")) from None
 
 
 def save_image(bundle: Bundle, docker=None) -> Path:
