@@ -126,10 +126,11 @@ def test_distribution_names():
 def test_one_import_name_from_several_distributions_prefers_the_one_named_like_it(monkeypatch):
     from lkbuild.inspect import distributions
 
-    monkeypatch.setattr(distributions, "_installed", lambda: {"rclpy": ("ros-rclpy", "rclpy")})
+    monkeypatch.setattr(distributions, "_installed",
+                        lambda: {"rclpy": (("ros-rclpy", "7.1.6"), ("rclpy", "7.1.5"))})
     distributions.distribution.cache_clear()
     try:
-        assert distribution("rclpy").name == "rclpy"
+        assert distribution("rclpy") == distributions.Distribution("rclpy", "7.1.5")
     finally:
         distributions.distribution.cache_clear()
 
