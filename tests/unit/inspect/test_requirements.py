@@ -184,3 +184,24 @@ class Lidar(Component):
     assert lidar.requirements == ("lk_fancy_parts",)
     assert lidar.local_modules == ()
     assert str(lidar.class_at).endswith("lk_fancy_parts/__init__.py:5:6")
+
+
+def test_a_module_level_variable_carries_its_imports_to_the_classes_that_use_it(sources):
+    sources.write("robot.py", HEADER + '''
+import lk_absent_sdk as sdk
+import lk_absent_other
+
+LOG = sdk.Logger(level=sdk.WARNING)
+LIMIT: int = 3
+
+class Detector(Component):
+    def forward(self, x):
+        LOG.info(x)
+        return min(x, LIMIT)
+
+class Camera(Component):
+    def forward(self):
+        return lk_absent_other.grab()
+''')
+    found, _ = needs(sources)
+    assert found == {"lk_absent_sdk": ("lk_absent_sdk", True), "lk_absent_other": ("lk_absent_other", False)}

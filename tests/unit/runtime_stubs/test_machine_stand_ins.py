@@ -33,7 +33,7 @@ class Logger(Component):
         super().__init__("logger")
         self.loud = loud
         if loud:
-            LOG.info("starting")                  # the build cannot see this use: LOG is a plain variable
+            LOG.info("starting")                  # the plan (written by hand here) says nuc does not use it
 
     def forward(self, frame):
         LOG.info(frame)
