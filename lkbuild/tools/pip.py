@@ -13,9 +13,10 @@ from . import Tool, tail
 
 NO_WHEEL = (
     "No wheel of {names} exists for {target}, and it does not build into a pure-Python wheel. A bundle "
-    "installs offline from wheels only, so every requirement (and each of its dependencies) needs a wheel "
-    "for the machine's platform and Python version. Pick a version that ships one, drop the import from "
-    "the components on this machine, or bundle without --offline.{hint}"
+    "pins every requirement (and each of its dependencies) by the sha256 of its wheel for the machine's "
+    "platform and Python version. Pick a version that ships one, bundle --offline with a vendor's wheel "
+    "where pip finds it (PIP_FIND_LINKS=<folder>), or drop the import from the components on this "
+    "machine.{hint}"
 )
 PYTHON_HINT = (" They have wheels for CPython {python} on this platform: pass --python {python} (the base image "
                "then defaults to python:{python}-slim-bookworm), or Machine(..., python=\"{python}\").")
