@@ -10,7 +10,8 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Dict, List, Optional
 
-LOCAL = "local"  # Nodes without a machine run on the computer that launches them
+from ..node import LOCAL_MACHINE as LOCAL  # Nodes without a machine run on the computer that launches them
+
 # Installed on every machine whatever its components use: the codec's (every engine's runtime has it).
 RUNTIME_MODULES = frozenset({"numpy"})
 
