@@ -94,7 +94,7 @@ class NodeRunner(driver.Transport):
         self.control_input = wiring.get("control_input")
         run = plan.get("run") or {"nodes": [self.name], "leader": self.name, "clocked": [self.name], "edges": []}
         self.ending = ending.Ending(self.name, run, ending=settings.iterations is not None,
-                                    run_id=settings.run_id)
+                                    run_id=settings.run_id, warm_up=True)
         self.open = True
         self.stop_requested = False
         self.node = None

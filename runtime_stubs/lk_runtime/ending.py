@@ -26,6 +26,11 @@ system) and to the Nodes that send to it, never to every Node; decisions go from
 * A Node that fails says so (``failure``); the Nodes that hear it stop, the leader tells every other one.
   A control-plane peer that goes away (its process ended or failed) ends the run here too.
 * Statuses and decisions carry the run's id: a message of another run (or any other process) is ignored.
+* Warm-up (``warm_up``, on dora): dora delivers the first message a node receives a few hundred
+  milliseconds late, later ones in well under one. So before any source fires, the leader broadcasts
+  ``hello`` (again every ``HELLO_EVERY_S``), every Node answers with a status marked ``warm``, and once
+  every Node has answered the leader broadcasts ``go``: every Node has then received a message, and the
+  Nodes with clocks start. Never for long: after ``WARM_UP_S`` every Node starts anyway.
 """
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ ACK_EVERY = 50        # a receiver reports its counts after this many messages
 STATUS_QUIET_S = 0.005  # a Node reports idle after this long without events ...
 MAX_QUIET_S = 0.2       # ... doubled each time it turns out busy again right after, up to this
 LOSS_GRACE_S = 3.0    # all idle, counts unequal, nothing changing this long: the messages were lost
+HELLO_EVERY_S = 0.25  # the leader repeats its warm-up hello this often ...
+WARM_UP_S = 3.0       # ... and every Node starts after this long, warm or not
 
 
 class Decision:
@@ -62,7 +69,8 @@ class Ending:
         run_id: the run's id, carried by every status and decision.
     """
 
-    def __init__(self, node: str, run: Dict[str, Any], ending: bool = True, run_id: str = ""):
+    def __init__(self, node: str, run: Dict[str, Any], ending: bool = True, run_id: str = "",
+                 warm_up: bool = False):
         self.node = node
         self.nodes: List[str] = list(run["nodes"])
         self.leader = run["leader"]
@@ -90,6 +98,12 @@ class Ending:
         self.stable: Optional[tuple] = None  # (snapshot, since) while all are idle with counts unequal
         self.failed_peer: Optional[str] = None
         self.quiet = STATUS_QUIET_S
+        self.warming = warm_up and len(self.nodes) > 1  # see "Warm-up"
+        self.warm_since: Optional[float] = None
+        self.hello_at: Optional[float] = None  # the leader: when it last said hello
+        self.heard_hello = False               # the others: the leader's hello arrived ...
+        self.answered = False                  # ... and this Node answered it
+        self.warm: set = set()                 # the leader: the Nodes that answered
 
     # -- what happens -------------------------------------------------------------------------------------
     def sent(self, key: str) -> None:
@@ -125,6 +139,8 @@ class Ending:
         self.statuses[node] = status
         self.heard_at[node] = now
         self.last_event = now
+        if status.get("warm") is True:
+            self.warm.add(node)
         if status.get("failed") is True and self.failed_peer is None:
             self.failed_peer = node  # it has stopped: so does this Node (the leader tells the others)
 
@@ -133,11 +149,42 @@ class Ending:
         if control.get("run", "") != self.run_id or control.get("node") != self.leader or self.is_leader:
             return
         self.last_event = now
+        if control.get("hello"):
+            self.heard_hello = True
+        if control.get("go"):
+            self.warming = False
         if control.get("drain"):
             self.drained = True
         if control.get("done"):
             self.done = True
             self.lost = dict(control.get("lost") or {})
+
+    def warm_up(self, now: float) -> Decision:
+        """While ``warming``: what to send, and how long to wait for the answer (see "Warm-up")."""
+        decision = Decision()
+        if self.warm_since is None:
+            self.warm_since = now
+        if now - self.warm_since >= WARM_UP_S:
+            self.warming = False
+            return decision
+        if self.is_leader:
+            if self.warm >= set(self.nodes) - {self.node}:
+                self.warming = False
+                decision.control = self._control(go=True)
+                return decision
+            if self.hello_at is None or now - self.hello_at >= HELLO_EVERY_S:
+                self.hello_at = now
+                decision.control = self._control(hello=True)
+            decision.wait = min(HELLO_EVERY_S - (now - self.hello_at), WARM_UP_S - (now - self.warm_since))
+            return decision
+        if self.heard_hello and not self.answered:
+            self.answered = True
+            decision.status = {**self._status(False), "warm": True}
+        if self.answered and self.node not in self.clocked:
+            self.warming = False  # nothing to hold here: it only had to receive a message
+            return decision
+        decision.wait = WARM_UP_S - (now - self.warm_since)
+        return decision
 
     def failure(self) -> tuple:
         """(status, decision) to send when this Node fails, so that every other Node stops too."""
