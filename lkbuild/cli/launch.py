@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 
 import click
 
@@ -25,24 +26,46 @@ from .options import Seconds, engine_option, out_option, strict_imports_option, 
                    "each machine.")
 @click.option("--local-cluster", is_flag=True,
               help="dora: rehearse a multi-machine run on this computer (one daemon per machine, 127.0.0.1).")
+@click.option("--profile", is_flag=True,
+              help="Measure the run: per component, edge and path; a table at the end, JSON in the build "
+                   "directory (profile.json). See docs/profile.md.")
 @out_option
 @strict_imports_option
 @click.pass_obj
-def launch(app, system, engine, iterations, duration, fast, record_dir, coordinator_addr, local_cluster, out,
-           strict_imports):
+def launch(app, system, engine, iterations, duration, fast, record_dir, coordinator_addr, local_cluster, profile,
+           out, strict_imports):
     """Compile SYSTEM, then run it (Ctrl-C stops it cleanly)."""
     options = {"iterations": iterations, "duration": duration, "realtime": not fast, "record_dir": record_dir,
-               "coordinator_addr": coordinator_addr, "local_cluster": local_cluster}
+               "coordinator_addr": coordinator_addr, "local_cluster": local_cluster, "profile": profile}
 
     def refuse_early(runner, spec):
         refuse_options(runner.name, spec, options)
 
     _, spec, runner, config_path = compile_system(app, system, engine, out, strict_imports, refuse_early)
-    with progress_on_stderr():
-        result = runner.launch(spec, config_path, **options)
+    started = time.time()
+    try:
+        with progress_on_stderr():
+            result = runner.launch(spec, config_path, **options)
+    except KeyboardInterrupt:
+        if profile:
+            show_profile(runner.out_dir, started)
+        raise
     click.echo("\n".join(result.lines(spec.name)))
+    if result.profile is not None:
+        from ..engines.profile import table
+
+        click.echo("\n" + "\n".join(table(result.profile)))
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
+
+
+def show_profile(out_dir, since: float) -> None:
+    """The profile of a run stopped by Ctrl-C, if the engine wrote it."""
+    from ..engines.profile import FILE, load, table
+
+    path = out_dir / FILE
+    if path.exists() and path.stat().st_mtime >= since:
+        click.echo("\n".join(table(load(path))), err=True)
 
 
 def refuse_options(engine: str, spec, options) -> None:
