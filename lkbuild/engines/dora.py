@@ -29,6 +29,7 @@ from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
 from ..tools.shm import ShmTracker
 from ..tools.signals import stop_requests
 from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
+from . import profile
 from .base import Engine
 from .dora_report import (components_on, ended_without_report, failed_nodes, machine_lost, not_ready, starting, still_in_setup,
                           timed_out)
@@ -107,6 +108,8 @@ class DoraEngine(Engine):
         logs.mkdir(parents=True, exist_ok=True)
         result = RunResult("dora", record_dir=options.record_path)
         run = _Run(spec, dataflow, env_vars, logs, options.duration, options.timeout, result, ShmTracker())
+        if options.profile:
+            run.profile_run_id = options.run_id
         with stop_requests():
             try:
                 if options.local_cluster:
@@ -117,10 +120,18 @@ class DoraEngine(Engine):
                     self._run_here(run)
             finally:
                 run.shm.cleanup()  # every process of the run has been stopped by now
+                if run.profile_run_id is not None:  # also when the run was stopped or failed
+                    self._profile(run, run.dataflow.parent / "cluster" if options.local_cluster else None)
                 # Nodes report in their own order; show them in the system's, as the native engine does.
                 result.fired = {name: result.fired[name] for name in (c.name for c in spec.components)
                                 if name in result.fired}
         return result
+
+    def _profile(self, run: "_Run", cluster: Optional[Path]) -> None:
+        """Merge the Nodes' ``LK_PROFILE`` lines (in their logs: a cluster's are under its state directory)."""
+        logs = RunResult(self.name, log_dir=run.result.log_dir or cluster, log_file=run.result.log_file)
+        parts = Report.read(_log_lines(logs)).profiles.values()
+        profile.conclude(self.out_dir, run.spec, self.name, parts, run.profile_run_id, run.result)
 
     def _run_here(self, run: "_Run") -> None:
         result = run.result
@@ -282,6 +293,7 @@ class _Run:
     result: RunResult
     shm: ShmTracker
     all_ready: bool = False
+    profile_run_id: Optional[str] = None  # set when the run is profiled
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ..tools import Process, stop_all
 from ..tools.colcon import Colcon, tree_digest
 from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files, workspace_problem
 from ..tools.signals import stop_requests
+from . import profile
 from .base import Engine
 from .native import write_system_json
 from .report import Report
@@ -131,6 +132,9 @@ class Ros2Engine(Engine):
             finally:
                 stop_all(list(processes.values()))
                 remove_stale_shm(before)
+                if options.profile:  # also when the run was stopped or failed
+                    parts = self._report(*processes.values()).profiles.values()
+                    profile.conclude(self.out_dir, spec, self.name, parts, options.run_id, result)
         self._summarize(result, spec)
         return result
 

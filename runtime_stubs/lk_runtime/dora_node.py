@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, Optional
 
-from . import build, driver, ending, record, report
+from . import build, driver, ending, profile, record, report
 from .errors import CodecError
 from .host import Host
 from .settings import Settings
@@ -106,9 +106,7 @@ class NodeRunner(driver.Transport):
             input_id = event["id"]
             target = self.inputs.get(input_id)
             if target is not None:
-                self.publish(self.ending.received(input_id, now))  # before handling: see ending
-                self.host.receive(target[0], target[1], payload_view(event["value"]))
-                self.host.drain()
+                self.deliver(input_id, target, event, now)
             elif input_id in self.status_inputs or input_id == self.control_input:
                 self.control_received += 1
                 message = ending.parse(payload_view(event["value"]))
@@ -130,6 +128,11 @@ class NodeRunner(driver.Transport):
                 self.stop_requested = True
         elif kind == "ERROR":
             raise RuntimeError(f"dora reported an error to node '{self.name}': {event.get('error')}")
+
+    def deliver(self, input_id: str, target, event, now: float) -> None:
+        self.publish(self.ending.received(input_id, now))  # before handling: see ending
+        self.host.receive(target[0], target[1], payload_view(event["value"]))
+        self.host.drain()
 
     # -- the Transport of driver.drive ------------------------------------------------------------------
     def wait(self, timeout: Optional[float]) -> None:
@@ -164,6 +167,24 @@ class NodeRunner(driver.Transport):
             pass
 
 
+class ProfiledRunner(NodeRunner):
+    """``--profile`` (chosen once, at start): outputs leave with a stamp in their dora metadata, inputs' are read."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.profiler = profile.Profiler(self.host).install()
+
+    def send(self, component: str, output: str, payload: bytes) -> None:
+        output_id = self.outputs[(component, output)]
+        data = as_arrow(payload) if len(payload) >= SHARED_MEMORY_MIN else payload
+        self.node.send_output(output_id, data, {profile.STAMP: self.profiler.outgoing()})
+        self.ending.sent(output_id)
+
+    def deliver(self, input_id: str, target, event, now: float) -> None:
+        self.profiler.received(input_id, (event.get("metadata") or {}).get(profile.STAMP))
+        super().deliver(input_id, target, event, now)
+
+
 def _dora_node():
     from dora import Node
 
@@ -177,9 +198,11 @@ def main(plan: Dict[str, Any], wiring: Dict[str, Any], node_factory: Callable = 
     try:
         settings = Settings.from_env(os.environ if environ is None else environ)
         recorder = record.Recorder(settings.record_dir) if settings.record_dir else None
-        runner = NodeRunner(plan, wiring, build.build_node(plan), settings, recorder)
+        runner = (ProfiledRunner if settings.profile else NodeRunner)(plan, wiring, build.build_node(plan), settings,
+                                                                      recorder)
         runner.host.run_with(lambda: runner.run(node_factory()))
     except KeyboardInterrupt:
+        report.profile(getattr(runner, "profiler", None))
         return report.EXIT_INTERRUPTED
     except Exception as exc:
         if runner is not None and plan.get("restart") in (None, "never"):
@@ -188,5 +211,6 @@ def main(plan: Dict[str, Any], wiring: Dict[str, Any], node_factory: Callable = 
     finally:
         if recorder is not None:
             recorder.close()
+    report.profile(getattr(runner, "profiler", None))
     report.summary(runner.name, runner.host, runner.ending.counts(), control=runner.control_received)
     return report.EXIT_OK
