@@ -24,7 +24,6 @@ between machines only as far as their clocks agree.
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections import deque
 from typing import Any, Dict, List, Optional, Tuple
@@ -33,15 +32,16 @@ STAMP = "lk_stamp"     # the dora metadata key (and what a ROS 2 layout label st
 CPU_EVERY = 8          # forward()'s CPU time is measured on one call in this many (thread_time is slow)
 MAX_SAMPLES = 20_000   # samples kept per figure; beyond, a uniform reservoir of them
 MAX_STAMP = 4096       # characters: a longer stamp is not ours
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FOLD_EVERY = 4096      # forward() durations are appended to a list, folded into the figures this often
 
 
 # -- the stamp a message carries between Nodes ------------------------------------------------------------
 def stamp(origins: Dict[str, int]) -> str:
     """``"<sent ns>;<source>=<fired ns>;..."``: when this message is sent, and the source firings it came from."""
-    if not origins:
-        return f"{STAMP}:{time.time_ns()}"
-    return f"{STAMP}:{time.time_ns()};" + ";".join(f"{k}={v}" for k, v in origins.items())
+    text = f"{STAMP}:{time.time_ns()}"
+    for name, fired in origins.items():
+        text += f";{name}={fired}"
+    return text
 
 
 def read(text) -> Optional[Tuple[int, Dict[str, int]]]:
@@ -54,7 +54,7 @@ def read(text) -> Optional[Tuple[int, Dict[str, int]]]:
         origins = {}
         for part in rest:
             name, _, value = part.partition("=")
-            if not _NAME.match(name):
+            if not name.isidentifier():
                 return None
             origins[name] = int(value)
     except ValueError:
@@ -87,6 +87,20 @@ class Samples:
             at = self._rng.randrange(self.count)
             if at < MAX_SAMPLES:
                 self.kept[at] = value
+
+    def extend(self, values: List[float]) -> None:
+        """Add many at once (what the timed calls collected)."""
+        if not values:
+            return
+        room = MAX_SAMPLES - len(self.kept)
+        if len(values) <= room:
+            self.count += len(values)
+            self.total += sum(values)
+            self.max = max(self.max, max(values))
+            self.kept.extend(values)
+            return
+        for value in values:
+            self.add(value)
 
     def summary(self) -> Optional[Dict[str, float]]:
         if not self.count:
@@ -138,14 +152,19 @@ class _Arrivals:
 
 
 class _Component:
-    __slots__ = ("forward", "cpu", "cpu_calls", "first", "last")
+    __slots__ = ("forward", "times", "cpu", "cpu_calls", "first", "last")
 
     def __init__(self):
         self.forward = Samples()
+        self.times: List[float] = []  # durations not yet folded into ``forward``
         self.cpu = 0.0
         self.cpu_calls = 0
-        self.first: Optional[float] = None
+        self.first: Optional[float] = None  # perf_counter at the end of the first call, and of the last
         self.last: Optional[float] = None
+
+    def fold(self) -> None:
+        self.forward.extend(self.times)
+        self.times.clear()
 
 
 # -- the profiler of one process --------------------------------------------------------------------------
@@ -158,7 +177,8 @@ class Profiler:
         self.components = {slot.name: _Component() for slot in host.slots}
         self.outputs: Dict[Tuple[str, str], List[int]] = {}
         self.arrivals: Dict[str, _Arrivals] = {}
-        self.paths: Dict[Tuple[str, str], Samples] = {}
+        self.paths: Dict[Tuple[str, str], List[int]] = {}  # latencies (ns) not yet folded into path_figures
+        self.path_figures: Dict[Tuple[str, str], Samples] = {}
         self.sources = {}  # import key -> the output that feeds it (for the JSON)
         self.started = time.perf_counter()
         self.cpu_started = time.process_time()
@@ -182,43 +202,55 @@ class Profiler:
         return self
 
     def _timed(self, slot):
+        """``slot.forward``, timed: wall time of every call into a list (folded into ``Samples`` later)."""
         forward, figures, name = slot.forward, self.components[slot.name], slot.name
-        add = figures.forward.add
+        times = figures.times
         clock, cpu_clock, now_ns = time.perf_counter, time.thread_time, time.time_ns
-        source = slot.is_source
         sink = not slot.exported and not any(slot.routes.values())
-        paths = self.paths
-        profiler = self
-        calls = [0]
+        paths, profiler = self.paths, self
 
         def timed(**inputs):
-            if source:
-                profiler.origins = {name: now_ns()}
-            calls[0] += 1
-            measure_cpu = calls[0] % CPU_EVERY == 1
-            if measure_cpu:
-                cpu = cpu_clock()
             start = clock()
-            try:
-                return forward(**inputs)
-            finally:
-                end = clock()
-                add(end - start)
-                if measure_cpu:
-                    figures.cpu += cpu_clock() - cpu
-                    figures.cpu_calls += 1
-                if figures.first is None:
-                    figures.first = start
-                figures.last = end
-                if sink and profiler.origins:
-                    done = now_ns()
-                    for src, fired in profiler.origins.items():
-                        samples = paths.get((src, name))
-                        if samples is None:
-                            samples = paths[(src, name)] = Samples()
-                        samples.add(max(0, done - fired) / 1e9)
+            if len(times) % CPU_EVERY:
+                result = forward(**inputs)
+            else:
+                cpu = cpu_clock()
+                result = forward(**inputs)
+                figures.cpu += cpu_clock() - cpu
+                figures.cpu_calls += 1
+            end = clock()
+            times.append(end - start)
+            figures.last = end
+            if figures.first is None:
+                figures.first = end
+            if len(times) >= FOLD_EVERY:
+                figures.fold()
+            return result
 
-        return timed
+        def source(**inputs):
+            profiler.origins = {name: now_ns()}
+            return timed(**inputs)
+
+        def ending(**inputs):
+            result = timed(**inputs)
+            if profiler.origins:
+                done = now_ns()
+                for src, fired in profiler.origins.items():
+                    latencies = paths.get((src, name))
+                    if latencies is None:
+                        latencies = paths[(src, name)] = []
+                    latencies.append(done - fired)
+                    if len(latencies) >= FOLD_EVERY:
+                        profiler.fold_path(src, name)
+            return result
+
+        return source if slot.is_source else ending if sink else timed
+
+    def fold_path(self, src: str, sink: str) -> None:
+        figures = self.path_figures.setdefault((src, sink), Samples())
+        latencies = self.paths[(src, sink)]
+        figures.extend([max(0, ns) / 1e9 for ns in latencies])
+        latencies.clear()
 
     # -- what the adapters call (profiled adapters only) -------------------------------------------------
     def outgoing(self) -> str:
@@ -243,11 +275,14 @@ class Profiler:
     # -- the result ---------------------------------------------------------------------------------------
     def result(self) -> Dict[str, Any]:
         host = self.host
+        for src, sink in list(self.paths):
+            self.fold_path(src, sink)
         wall = time.perf_counter() - self.started
         cpu = time.process_time() - self.cpu_started
         components = {}
         for slot in host.slots:
             figures = self.components[slot.name]
+            figures.fold()
             calls = figures.forward.count
             cpu_s = figures.cpu * calls / figures.cpu_calls if figures.cpu_calls else 0.0
             active = (figures.last - figures.first) if figures.first is not None else 0.0
@@ -261,5 +296,5 @@ class Profiler:
             "components": components,
             "outputs": {f"{c}.{o}": {"messages": n, "bytes": b} for (c, o), (n, b) in sorted(self.outputs.items())},
             "inputs": {key: a.result() for key, a in sorted(self.arrivals.items())},
-            "paths": {f"{src} -> {sink}": s.summary() for (src, sink), s in sorted(self.paths.items())},
+            "paths": {f"{src} -> {sink}": s.summary() for (src, sink), s in sorted(self.path_figures.items())},
         }
