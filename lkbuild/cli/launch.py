@@ -29,11 +29,14 @@ from .options import Seconds, engine_option, out_option, strict_imports_option, 
 @click.option("--profile", is_flag=True,
               help="Measure the run: per component, edge and path; a table at the end, JSON in the build "
                    "directory (profile.json). See docs/profile.md.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Do not show what components print while the run goes (a failing component's last lines "
+                   "still come with its error).")
 @out_option
 @strict_imports_option
 @click.pass_obj
 def launch(app, system, engine, iterations, duration, fast, record_dir, coordinator_addr, local_cluster, profile,
-           out, strict_imports):
+           quiet, out, strict_imports):
     """Compile SYSTEM, then run it (Ctrl-C stops it cleanly)."""
     options = {"iterations": iterations, "duration": duration, "realtime": not fast, "record_dir": record_dir,
                "coordinator_addr": coordinator_addr, "local_cluster": local_cluster, "profile": profile}
@@ -44,7 +47,7 @@ def launch(app, system, engine, iterations, duration, fast, record_dir, coordina
     _, spec, runner, config_path = compile_system(app, system, engine, out, strict_imports, refuse_early)
     started = time.time()
     try:
-        with progress_on_stderr():
+        with progress_on_stderr(quiet):
             result = runner.launch(spec, config_path, **options)
     except KeyboardInterrupt:
         if profile:
@@ -91,18 +94,24 @@ class _StderrHandler(logging.Handler):
 
 
 @contextlib.contextmanager
-def progress_on_stderr():
-    """Show what a launch waits for (daemons registering, a run stopping) while it waits."""
+def progress_on_stderr(quiet: bool = False):
+    """Show what a launch waits for (daemons registering, a run stopping) and what components print, as it goes.
+
+    ``quiet``: not what components print (the ``lkbuild.output`` logger, ``lkbuild.tools.logs``).
+    """
     logger = logging.getLogger("lkbuild")
+    output = logging.getLogger("lkbuild.output")
     if logger.handlers:  # configured by the caller: leave it alone
         yield
         return
     handler = _StderrHandler(logging.INFO)
-    level = logger.level
+    level, output_level = logger.level, output.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    output.setLevel(logging.WARNING if quiet else logging.NOTSET)
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        output.setLevel(output_level)

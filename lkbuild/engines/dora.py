@@ -16,16 +16,17 @@ import shlex
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import LkbuildError, ToolError, ToolFailedError
+from ..errors import ComponentError, LkbuildError, ToolError, ToolFailedError
 from ..output import write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
 from ..graph.plan import run_plan
 from ..tools import stop_all, tail, wait_until
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
+from ..tools.logs import Follow, LiveLog
 from ..tools.shm import ShmTracker
 from ..tools.signals import stop_requests
 from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
@@ -118,6 +119,8 @@ class DoraEngine(Engine):
                     self._run_on_coordinator(run, Coordinator.parse(options.coordinator_addr))
                 else:
                     self._run_here(run)
+            except ComponentError as exc:
+                raise run.live.explained(exc) from None
             finally:
                 run.shm.cleanup()  # every process of the run has been stopped by now
                 if run.profile_run_id is not None:  # also when the run was stopped or failed
@@ -144,8 +147,9 @@ class DoraEngine(Engine):
         process = dora.run_dataflow(local if local.exists() else run.dataflow, run.env_vars, result.log_file)
         result.pids.append(process.pid)
         try:
-            outcome = Supervisor(process, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: starting(run))
+            with Follow(run.live, lambda: [result.log_file]):
+                outcome = Supervisor(process, shm=run.shm).wait(
+                    run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: starting(run))
         finally:
             process.stop()
         result.log_dir = _newest(_log_dirs(run.dataflow.parent / "out") - before)
@@ -205,9 +209,10 @@ class DoraEngine(Engine):
             stopping.append(dora.request_stop(coordinator, run.spec.name))
 
         try:
-            return Supervisor(process, helpers, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: starting(run),
-                broken=broken)
+            with Follow(run.live, lambda: [run.result.log_file]):
+                return Supervisor(process, helpers, shm=run.shm).wait(
+                    run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: starting(run),
+                    broken=broken)
         except KeyboardInterrupt:
             request_stop()  # the nodes end as at a normal stop (teardown runs); stop_all ends what does not
             wait_until(lambda: process.poll() is not None, INTERRUPT_GRACE_S)
@@ -294,6 +299,7 @@ class _Run:
     shm: ShmTracker
     all_ready: bool = False
     profile_run_id: Optional[str] = None  # set when the run is profiled
+    live: LiveLog = field(default_factory=LiveLog)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------

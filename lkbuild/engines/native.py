@@ -21,9 +21,10 @@ from ..errors import ComponentError, ComponentStalledError, ConfigError
 from ..graph import SystemSpec
 from ..graph.plan import node_plan
 from ..output import claim_build_dir, write_generated
-from ..runtime_stubs.lk_runtime import build, host, record
+from ..runtime_stubs.lk_runtime import build, host, logs, record
 from ..runtime_stubs.lk_runtime.profile import Profiler
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
+from ..tools.logs import LiveLog
 from ..tools.signals import stop_requests
 from . import profile
 from .base import Engine
@@ -87,12 +88,15 @@ class NativeEngine(Engine):
         runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations)
         profiler = Profiler(runner).install() if options.profile else None
         result = RunResult("native", record_dir=record_dir)
+        live = LiveLog()
+        restore = logs.capture(plan, instances, target=live)
         try:
             with stop_requests():
                 run_bounded(runner, instances, options.duration, options.realtime)
         except ComponentFailure as exc:
-            raise as_component_error(exc) from None
+            raise live.explained(as_component_error(exc)) from None
         finally:
+            restore()
             if recorder is not None:
                 recorder.close()
             if profiler is not None:  # a run stopped by Ctrl-C or a failure is profiled too

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, Optional
 
-from . import build, driver, ending, profile, record, report
+from . import build, driver, ending, logs, profile, record, report
 from .errors import CodecError
 from .host import Host
 from .settings import Settings
@@ -198,8 +198,9 @@ def main(plan: Dict[str, Any], wiring: Dict[str, Any], node_factory: Callable = 
     try:
         settings = Settings.from_env(os.environ if environ is None else environ)
         recorder = record.Recorder(settings.record_dir) if settings.record_dir else None
-        runner = (ProfiledRunner if settings.profile else NodeRunner)(plan, wiring, build.build_node(plan), settings,
-                                                                      recorder)
+        instances = build.build_node(plan)
+        logs.capture(plan, instances)  # what components print, prefixed node/component
+        runner = (ProfiledRunner if settings.profile else NodeRunner)(plan, wiring, instances, settings, recorder)
         runner.host.run_with(lambda: runner.run(node_factory()))
     except KeyboardInterrupt:
         report.profile(getattr(runner, "profiler", None))

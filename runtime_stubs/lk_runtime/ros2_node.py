@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, driver, ending, profile, record, report, rosmsg, ros2_wire
+from . import build, codec, driver, ending, logs, profile, record, report, rosmsg, ros2_wire
 from .errors import ComponentFailure
 from .host import Host
 from .settings import Settings
@@ -106,6 +106,7 @@ class NodeProcess(driver.Transport):
         # do the same, but rclpy then creates a timer for nearly every message: a tenth of the throughput.)
         self.timers.append(self._first_node().create_timer(STATUS_PERIOD, _nothing))
         instances = {entry["name"]: self._build(entry) for entry in self.plan["components"]}
+        logs.capture(self.plan, instances)  # what components print, prefixed node/component
         self.host = Host(self.plan, instances, send=self._send, record=self.recorder, strict=True,
                          iterations=self.settings.iterations)
         self._create_topics()
