@@ -110,7 +110,7 @@ def write(out_dir: Path, profile: Dict[str, Any]) -> Path:
     path = Path(out_dir) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(profile, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(profile, indent=2) + "\n")  # in the system's order, as the table shows it
     tmp.replace(path)
     return path
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from lkbuild.cli import main
 
-from test_profile_engines import private  # noqa: F401  (the fixture: private HOME and ROS graph, nothing left)
+from test_profile_engines import private, ros_env  # noqa: F401  (fixtures: private HOME and ROS graph, nothing left)
 
 pytestmark = pytest.mark.e2e
 

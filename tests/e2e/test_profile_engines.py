@@ -6,12 +6,18 @@ Nodes on two machines. Tolerances are wide (a loaded 2-core machine) but each ch
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 import profiled_system
 from dora_cluster import assert_nothing_left
-from lkbuild.tools.ros2 import DomainLease
+from test_ros2_run import ros_env  # noqa: F401  (the fixture: private HOME and ROS graph)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +28,9 @@ IDS = ["native", "dora", "dora_local_cluster", "ros2"]
 
 
 @pytest.fixture
-def private(tmp_path, monkeypatch):
+def private(tmp_path, ros_env):  # noqa: F811
     """A private HOME and ROS graph; nothing left running after the test."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    with DomainLease() as lease:
-        for key, value in lease.environment(tmp_path / "ros_log").items():
-            monkeypatch.setenv(key, value)
-        yield
+    yield
     assert_nothing_left(str(tmp_path))
 
 
@@ -85,3 +85,26 @@ def test_the_profile_shows_the_known_figures(engine, options, tmp_path, private)
     assert (path["source"], path["sink"]) == ("tick", "sink")
     assert path["latency_s"]["count"] == ITERATIONS
     assert 0.02 <= path["latency_s"]["min"] <= path["latency_s"]["p50"] <= path["latency_s"]["max"] < 2.0
+
+
+@pytest.mark.parametrize("engine", ["native", "dora", "ros2"])
+def test_ctrl_c_still_prints_and_writes_the_profile(engine, tmp_path, private):
+    (tmp_path / "robot.py").write_text(f"import profiled_system\nsystem = profiled_system.system({engine!r})\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "lkbuild"), "launch", "robot.py", "--profile", "-q"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    profile_file = tmp_path / ".lk_build" / "profile.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)  # until the sink has seen frames: its log lines are only in the engines' logs
+        if engine == "native" or any("sink saw frame 3" in p.read_text(errors="replace")
+                                     for p in tmp_path.glob(".lk_build/**/*.log*") if p.is_file()):
+            break
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Profile of 'profiled'" in err and "tick -> sink" in err
+    profile = json.loads(profile_file.read_text())
+    assert list(profile["components"]) == ["tick", "sleeper", "big", "sink"]
+    assert profile["components"]["tick"]["fired"] >= 10
