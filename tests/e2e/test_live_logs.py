@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from lkbuild.cli import main
 
-from test_profile_engines import private, ros_env  # noqa: F401  (fixtures: private HOME and ROS graph, nothing left)
+from test_profile_engines import private, ros_env  # noqa: F401  (fixtures: a private HOME, ROS graph for ros2)
 
 pytestmark = pytest.mark.e2e
 

@@ -28,8 +28,13 @@ IDS = ["native", "dora", "dora_local_cluster", "ros2"]
 
 
 @pytest.fixture
-def private(tmp_path, ros_env):  # noqa: F811
-    """A private HOME and ROS graph; nothing left running after the test."""
+def private(request, tmp_path, monkeypatch):
+    """A private HOME (and, for ROS 2, ROS graph); nothing left running after the test."""
+    if "ros2" in request.node.name:
+        request.getfixturevalue("ros_env")
+    else:
+        (tmp_path / "home").mkdir()
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
     yield
     assert_nothing_left(str(tmp_path))
 
