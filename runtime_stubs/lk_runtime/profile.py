@@ -17,7 +17,8 @@ What a process measures (``Profiler.result``, written as one ``LK_PROFILE`` line
 Which source firings a message came from travels with it: inside a process the Host delivers, in one
 ``drain``, everything a firing (or a message received) causes, so the profiler keeps the origins of
 what is being handled now; a message that leaves the Node carries them, with the moment it was sent,
-in a stamp (``stamp`` / ``read``): dora metadata, a ROS 2 ``UInt8MultiArray`` layout label. Times in a
+in a stamp (``stamp`` / ``read``): in front of a small dora message's bytes (``framed``) or in a large one's
+dora metadata, a ROS 2 ``UInt8MultiArray`` layout label. Times in a
 stamp are wall-clock nanoseconds (``time.time_ns``): comparable between processes of one machine,
 between machines only as far as their clocks agree.
 """
