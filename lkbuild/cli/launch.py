@@ -85,6 +85,13 @@ def refuse_options(engine: str, spec, options) -> None:
         Coordinator.parse(options["coordinator_addr"])
 
 
+class _StdoutHandler(logging.Handler):
+    """What components print, on stdout as their print() would go in a plain Python process."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage())
+
+
 class _StderrHandler(logging.Handler):
     """lkbuild's progress notes on stderr, warnings prefixed as the CLI prints its other warnings."""
 
@@ -95,7 +102,8 @@ class _StderrHandler(logging.Handler):
 
 @contextlib.contextmanager
 def progress_on_stderr(quiet: bool = False):
-    """Show what a launch waits for (daemons registering, a run stopping) and what components print, as it goes.
+    """Show what a launch waits for (daemons registering, a run stopping) on stderr, and what components
+    print on stdout, as it goes.
 
     ``quiet``: not what components print (the ``lkbuild.output`` logger, ``lkbuild.tools.logs``).
     """
@@ -104,14 +112,18 @@ def progress_on_stderr(quiet: bool = False):
     if logger.handlers:  # configured by the caller: leave it alone
         yield
         return
-    handler = _StderrHandler(logging.INFO)
-    level, output_level = logger.level, output.level
+    handler, shown = _StderrHandler(logging.INFO), _StdoutHandler(logging.INFO)
+    level, output_level, propagate = logger.level, output.level, output.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    output.setLevel(logging.WARNING if quiet else logging.NOTSET)
+    output.addHandler(shown)
+    output.propagate = False
+    output.setLevel(logging.WARNING if quiet else logging.INFO)
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        output.removeHandler(shown)
         output.setLevel(output_level)
+        output.propagate = propagate

@@ -89,7 +89,8 @@ class NativeEngine(Engine):
         profiler = Profiler(runner).install() if options.profile else None
         result = RunResult("native", record_dir=record_dir)
         live = LiveLog()
-        restore = logs.capture(plan, instances, target=live)
+        # Shown as live logs where someone shows them (the CLI); through the API, prints go where they go.
+        restore = logs.capture(plan, instances, target=live) if live.shown() else (lambda: None)
         try:
             with stop_requests():
                 run_bounded(runner, instances, options.duration, options.realtime)

@@ -3,7 +3,7 @@
 Every Node's process prefixes what its components print with ``node/component | `` (``lk_runtime.logs``).
 ``LiveLog`` takes lines from wherever they land — the native engine's own process, dora's run log, a
 ROS 2 process's log file (``Follow`` reads files as they grow) — logs each component line on the
-``lkbuild.output`` logger (the CLI prints it on stderr; ``--quiet`` does not) and keeps the last
+``lkbuild.output`` logger (the CLI prints it on stdout; ``--quiet`` does not) and keeps the last
 ``KEEP`` lines of every component, so that an error can show them with the traceback.
 """
 from __future__ import annotations
@@ -39,6 +39,11 @@ class LiveLog:
         with self._lock:
             self.last.setdefault(label, deque(maxlen=KEEP)).append(text)
         log.info("%s%s%s", label, SEPARATOR, text)
+
+    @staticmethod
+    def shown() -> bool:
+        """Whether something shows the lines (the CLI does: a handler on ``lkbuild.output`` or ``lkbuild``)."""
+        return bool(log.handlers or logging.getLogger("lkbuild").handlers)
 
     def write(self, text: str) -> int:
         """A stream for ``lk_runtime.logs.capture`` in this process (the native engine)."""

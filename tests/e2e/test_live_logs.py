@@ -28,7 +28,7 @@ def launch(tmp_path, monkeypatch, engine, *args, fail_at=0):
 def test_what_components_print_is_shown_prefixed_and_quiet_hides_it(engine, tmp_path, monkeypatch, private):
     shown = launch(tmp_path, monkeypatch, engine)
     assert shown.exit_code == 0, shown.output
-    lines = shown.stderr.splitlines()
+    lines = shown.stdout.splitlines()
     assert [line for line in lines if line.startswith("b/big | ")] == [f"b/big | big got {n}" for n in range(1, 7)]
     assert [line for line in lines if line.startswith("b/sink | ")] == [f"b/sink | sink saw frame {n}"
                                                                          for n in range(1, 7)]
