@@ -89,7 +89,10 @@ class _StdoutHandler(logging.Handler):
     """What components print, on stdout as their print() would go in a plain Python process."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(record.getMessage())
+        try:
+            click.echo(record.getMessage())
+        except OSError:  # stdout closed (`| head`): nothing to show it on, and the run goes on
+            pass
 
 
 class _StderrHandler(logging.Handler):
