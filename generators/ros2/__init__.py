@@ -63,6 +63,7 @@ LAUNCH_ARGUMENTS = {
     "record_dir": ("", "record every message sent into this directory"),
     "realtime": ("true", "false: fire sources as fast as possible"),
     "run_id": ("", "the run's id: statuses of processes of another run are ignored"),
+    "profile": ("false", "true: measure the run (lkbuild launch --profile)"),
 }
 
 

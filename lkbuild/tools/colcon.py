@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from . import Tool
+from .progress import Progress
 
 INSTALL_HINT = ("Install lkbuild's ROS 2 extra in this environment: pip install 'lkbuild[ros2]' "
                 "(colcon-core, colcon-ros, colcon-python-setup-py and the rclpy Jazzy wheels).")
@@ -31,11 +32,12 @@ class Colcon(Tool):
 
     def build(self, workspace: Path, packages: Sequence[str], env: Optional[Mapping[str, str]] = None,
               timeout: float = 600) -> None:
-        """``colcon build`` of ``packages`` in ``workspace`` (sources under ``src/``)."""
-        self.run([*self._common(workspace), "build", "--base-paths", "src", "--build-base", "build",
-                  "--install-base", "install", "--packages-select", *packages],
-                 cwd=workspace, env=env, timeout=timeout,
-                 hint="The generated package did not build; the colcon log is under log/colcon in the workspace.")
+        """``colcon build`` of ``packages`` in ``workspace`` (sources under ``src/``); progress on a terminal."""
+        with Progress("colcon build", total=len(packages)) as progress:
+            self.run([*self._common(workspace), "build", "--base-paths", "src", "--build-base", "build",
+                      "--install-base", "install", "--packages-select", *packages],
+                     cwd=workspace, env=env, timeout=timeout, on_line=progress.colcon_line if progress.enabled else None,
+                     hint="The generated package did not build; the colcon log is under log/colcon in the workspace.")
 
     def test(self, workspace: Path, packages: Sequence[str], env: Optional[Mapping[str, str]] = None,
              timeout: float = 600) -> str:

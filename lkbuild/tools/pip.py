@@ -10,6 +10,7 @@ from typing import List, Sequence
 
 from ..errors import ConfigError, ToolFailedError
 from . import Tool, tail
+from .progress import Progress
 
 NO_WHEEL = (
     "No wheel of {names} exists for {target}, and it does not build into a pure-Python wheel. A bundle "
@@ -65,7 +66,9 @@ class Pip(Tool):
         tried = set()
         for _ in range(MAX_ROUNDS):
             # Wheels built in earlier rounds sit in dest: --find-links lets the resolver use them.
-            done = self.run([*args, "--find-links", str(dest), *requirements], check=False)
+            with Progress(f"downloading wheels for {target}") as progress:
+                done = self.run([*args, "--find-links", str(dest), *requirements], check=False,
+                                on_line=progress.pip_line if progress.enabled else None)
             if done.returncode == 0:
                 break
             output = done.stdout + "\n" + done.stderr

@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, driver, ending, record, report, rosmsg, ros2_wire
+from . import build, codec, driver, ending, logs, profile, record, report, rosmsg, ros2_wire
 from .errors import ComponentFailure
 from .host import Host
 from .settings import Settings
@@ -46,7 +46,7 @@ def main(plan: Dict[str, Any], argv: Optional[List[str]] = None, messages: Optio
     settings = Settings.from_args(remove_ros_args(argv)[1:])
     rosmsg.register_all(messages or {})
     rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
-    return NodeProcess(plan, settings, messages).run()
+    return (ProfiledProcess if settings.profile else NodeProcess)(plan, settings, messages).run()
 
 
 class NodeProcess(driver.Transport):
@@ -84,6 +84,7 @@ class NodeProcess(driver.Transport):
             self._close()
         if self.failure is not None:
             return report.EXIT_COMPONENT
+        report.profile(getattr(self, "profiler", None))
         report.summary(self.name, self.host, self.ending.counts(),
                        stopped_by=self.ending.failed_peer)
         return report.EXIT_OK
@@ -105,6 +106,7 @@ class NodeProcess(driver.Transport):
         # do the same, but rclpy then creates a timer for nearly every message: a tenth of the throughput.)
         self.timers.append(self._first_node().create_timer(STATUS_PERIOD, _nothing))
         instances = {entry["name"]: self._build(entry) for entry in self.plan["components"]}
+        logs.capture(self.plan, instances)  # what components print, prefixed node/component
         self.host = Host(self.plan, instances, send=self._send, record=self.recorder, strict=True,
                          iterations=self.settings.iterations)
         self._create_topics()
@@ -276,7 +278,7 @@ class NodeProcess(driver.Transport):
         pub, topic, cls = self.publishers[(component, output)]
         kind = topic["kind"]
         if kind == "bytes":
-            pub.publish(ros2_wire.uint8_multiarray_cdr(payload))  # already serialized: no per-byte work or copy
+            pub.publish(self._frame(payload))  # already serialized: no per-byte work or copy
         elif kind == "ros":
             frame = codec.external_data(payload)
             if frame is None or frame[0] != topic["type"]:
@@ -306,8 +308,11 @@ class NodeProcess(driver.Transport):
                 f"{value!r} (of type {type(value).__name__})\n")
         return float(value) if kind == "float" else int(value) if kind == "int" else value
 
+    _frame = staticmethod(ros2_wire.uint8_multiarray_cdr)  # codec bytes -> a serialized UInt8MultiArray
+
     def _receiver(self, dst: str, port: str, key: str, kind: str, type_name: str):
         host, control = self.host, self.ending
+        read = self._reader(key, kind, type_name)
 
         def deliver(read, message) -> None:
             self.publish(control.received(key, time.monotonic()))  # before handling: see ending
@@ -318,13 +323,16 @@ class NodeProcess(driver.Transport):
                 return
             host.drain()
 
-        if kind == "ros":
-            read = lambda raw: codec.external_frame(type_name, raw)  # noqa: E731
-        elif kind == "bytes":
-            read = ros2_wire.uint8_multiarray_data  # decoded as a view: no copy
-        else:
-            read = lambda msg: codec.encode(msg.data)  # noqa: E731
         return lambda message: deliver(read, message)
+
+    @staticmethod
+    def _reader(key: str, kind: str, type_name: str):
+        """What turns a received message into codec bytes."""
+        if kind == "ros":
+            return lambda raw: codec.external_frame(type_name, raw)
+        if kind == "bytes":
+            return ros2_wire.uint8_multiarray_data  # decoded as a view: no copy
+        return lambda msg: codec.encode(msg.data)
 
     # -- the control plane --------------------------------------------------------------------------------
     def _on_status(self, msg) -> None:
@@ -353,6 +361,34 @@ class NodeProcess(driver.Transport):
 
     def _log(self):
         return self._first_node().get_logger()
+
+
+class ProfiledProcess(NodeProcess):
+    """``--profile`` (chosen once, at start): codec bytes leave with a stamp in their layout's label, inputs' are read.
+
+    Topics of std_msgs scalars and of ROS message types carry no stamp: their edges have no transport
+    latency, and paths through them are not measured past them (docs/profile.md).
+    """
+
+    profiler = None
+
+    def _profiler(self) -> profile.Profiler:
+        if self.profiler is None:
+            self.profiler = profile.Profiler(self.host).install()
+        return self.profiler
+
+    def _start(self) -> None:
+        super()._start()
+        self._profiler()
+
+    def _frame(self, payload: bytes) -> bytes:
+        return ros2_wire.labelled_uint8_multiarray_cdr(payload, self.profiler.outgoing())
+
+    def _reader(self, key: str, kind: str, type_name: str):
+        read, profiler = NodeProcess._reader(key, kind, type_name), self._profiler()
+        if kind != "bytes":
+            return lambda message: (profiler.received(key, None), read(message))[1]
+        return lambda raw: (profiler.received(key, ros2_wire.uint8_multiarray_label(raw)), read(raw))[1]
 
 
 def _nothing() -> None:
