@@ -30,7 +30,7 @@ class Recorder:
         self.files: Dict[str, object] = {}
         self.seq: Dict[Tuple[str, str], int] = {}
 
-    def __call__(self, component: str, output: str, payload: bytes) -> None:
+    def __call__(self, component: str, output: str, payload: bytes, tick: int = 0) -> None:
         f = self.files.get(component)
         if f is None:
             f = self.files[component] = open(os.path.join(self.directory, f"{component}.jsonl"), "w")

@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, driver, ending, record, report, rosmsg, ros2_wire
+from . import build, codec, driver, ending, record, report, rosmsg, ros2_wire, stamp
 from .errors import ComponentFailure
 from .host import Host
 from .settings import Settings
@@ -267,20 +267,26 @@ class NodeProcess(driver.Transport):
         return all((self.ros["namespace"], sub["dst"]) in seen for sub in topic["subscribers"])
 
     # -- messages -----------------------------------------------------------------------------------------
-    def _send(self, component: str, output: str, payload: bytes) -> None:
+    def _send(self, component: str, output: str, frame: bytes) -> None:
         pub, topic, cls = self.publishers[(component, output)]
         kind = topic["kind"]
         if kind == "bytes":
-            pub.publish(ros2_wire.uint8_multiarray_cdr(payload))  # already serialized: no per-byte work or copy
-        elif kind == "ros":
-            frame = codec.external_data(payload)
-            if frame is None or frame[0] != topic["type"]:
+            pub.publish(ros2_wire.uint8_multiarray_cdr(frame))  # already serialized: no per-byte work or copy
+            self.ending.sent(f"{component}.{output}")
+            return
+        # A typed topic has no room for the stamp (``stamp``): its value goes alone, a watermark not at all.
+        flags, _, _, payload = stamp.unpack(frame)
+        if flags & stamp.WATERMARK_ONLY:
+            return
+        if kind == "ros":
+            external = codec.external_data(payload)
+            if external is None or external[0] != topic["type"]:
                 value = codec.decode(payload)
                 raise ComponentFailure(
                     component, self.name, self.plan.get("machine") or "local", "forward",
                     f"TypeError: output '{output}' is annotated {topic['type']} (a ROS message topic) but "
                     f"forward() returned {value!r:.200} (of type {type(value).__name__})\n")
-            pub.publish(bytes(frame[1]))  # the codec holds it as serialize_message made it
+            pub.publish(bytes(external[1]))  # the codec holds it as serialize_message made it
         else:
             msg = cls()
             msg.data = self._scalar(component, output, kind, codec.decode(payload))
@@ -303,11 +309,12 @@ class NodeProcess(driver.Transport):
 
     def _receiver(self, dst: str, port: str, key: str, kind: str, type_name: str):
         host, control = self.host, self.ending
+        receive = host.receive if kind == "bytes" else host.receive_unstamped
 
         def deliver(read, message) -> None:
             self.publish(control.received(key, time.monotonic()))  # before handling: see ending
             try:
-                host.receive(dst, port, read(message))
+                receive(dst, port, read(message))
             except codec.CodecError as exc:  # from a foreign publisher: drop it, keep running
                 self._log().error(f"dropped a message for {dst}.{port}: {exc}")
                 return

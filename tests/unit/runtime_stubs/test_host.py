@@ -520,7 +520,7 @@ def test_exported_outputs_are_sent_and_imported_messages_are_received():
     spec = System(components=[counter, remote, local], name="t").spec()
     sent = []
     sender = Host(node_plan(spec, "here"), {"counter": counter, "local_sink": local},
-                  send=lambda c, o, p: sent.append((c, o, p)), iterations=2)
+                  send=lambda c, o, p, t=0: sent.append((c, o, p)), iterations=2)
     sender.run(realtime=False)
     assert [(c, o) for c, o, _ in sent] == [("counter", "out"), ("counter", "out")]
     assert local.seen == [1, 2]
