@@ -10,13 +10,12 @@ linear state-feedback policy (a PD controller on the pole's angle and the cart's
 Run it:
     lkbuild launch gym_loop.py              # one episode, until it ends
     lkbuild launch gym_loop.py -n 200       # at most 200 steps
-    lkbuild launch gym_loop.py:two_nodes -e dora -n 200   # the loop across two Nodes, the same steps
 """
 from dataclasses import dataclass
 
 import numpy as np
 
-from lkbuild import Component, Node, System
+from lkbuild import Component, System
 
 
 class CartPole(Component):
@@ -108,19 +107,6 @@ agent = Agent()
 system = System(components=[environment, agent], name="gym_loop")
 system.connect(environment.outputs.observation, agent.inputs.observation)
 system.connect(agent.out, environment.inputs.action)
-
-
-def across_nodes() -> System:
-    """The same loop with the environment and the agent on Nodes of their own (two processes)."""
-    env = CartPole("cartpole", node=Node("env"))
-    policy = Agent(node=Node("agent"))
-    split = System(components=[env, policy], name="gym_loop_two_nodes")
-    split.connect(env.outputs.observation, policy.inputs.observation)
-    split.connect(policy.out, env.inputs.action)
-    return split
-
-
-two_nodes = across_nodes()
 
 if __name__ == "__main__":
     system.launch(iterations=200)
