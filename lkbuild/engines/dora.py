@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from .. import recording
 from ..errors import LkbuildError, ToolError, ToolFailedError
 from ..output import write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
@@ -106,6 +107,7 @@ class DoraEngine(Engine):
         logs = dataflow.parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         result = RunResult("dora", record_dir=options.record_path)
+        recording.prepare(options.record_path)
         run = _Run(spec, dataflow, env_vars, logs, options.duration, options.timeout, result, ShmTracker())
         with stop_requests():
             try:
@@ -120,6 +122,7 @@ class DoraEngine(Engine):
                 # Nodes report in their own order; show them in the system's, as the native engine does.
                 result.fired = {name: result.fired[name] for name in (c.name for c in spec.components)
                                 if name in result.fired}
+        recording.finish(options.record_path, spec, options.iterations)
         return result
 
     def _run_here(self, run: "_Run") -> None:

@@ -20,6 +20,7 @@ from typing import List, Optional
 from ..errors import ComponentError, ComponentStalledError, ConfigError
 from ..graph import SystemSpec
 from ..graph.plan import node_plan
+from .. import recording
 from ..output import claim_build_dir, write_generated
 from ..runtime_stubs.lk_runtime import build, host, record
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
@@ -81,7 +82,8 @@ class NativeEngine(Engine):
             instances = build.build_node(plan)
         except ComponentFailure as exc:
             raise as_component_error(exc) from None
-        recorder = record.Recorder(str(record_dir)) if record_dir else None
+        recording.prepare(record_dir)
+        recorder = record.recorder(record_dir, "local", host.plan_tick_hz(plan), options.realtime)
         runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations)
         try:
             with stop_requests():
@@ -91,6 +93,7 @@ class NativeEngine(Engine):
         finally:
             if recorder is not None:
                 recorder.close()
+        recording.finish(record_dir, spec, options.iterations)
         return RunResult("native", runner.messages, {s.name: s.fired for s in runner.slots}, record_dir)
 
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from .. import recording
 from ..errors import ComponentStalledError, ToolFailedError
 from ..output import write_generated
 from ..runtime_stubs.lk_runtime.report import SUMMARY as SUMMARY_MARK
@@ -120,8 +121,7 @@ class Ros2Engine(Engine):
         built = self.build(spec, env=options.env)
         log_dir = self.workspace / "log" / "run"
         log_dir.mkdir(parents=True, exist_ok=True)
-        if options.record_path:
-            options.record_path.mkdir(parents=True, exist_ok=True)
+        recording.prepare(options.record_path)
         result = RunResult("ros2", record_dir=options.record_path, log_dir=log_dir, built=built)
         before = shm_files()
         processes: Dict[str, Process] = {}
@@ -132,6 +132,7 @@ class Ros2Engine(Engine):
                 stop_all(list(processes.values()))
                 remove_stale_shm(before)
         self._summarize(result, spec)
+        recording.finish(options.record_path, spec, options.iterations)
         return result
 
     def _run(self, spec, result, processes, options: LaunchOptions) -> None:

@@ -32,6 +32,7 @@ def component_entry(c) -> Dict[str, Any]:
         "outputs": [p.name for p in c.outputs],
         "rate_hz": c.rate_hz,
         "starts_loop": c.starts_loop,
+        **({"replay": c.replay} if c.replay else {}),
     }
 
 

@@ -70,8 +70,15 @@ def build_component(entry: Dict[str, Any]):
 
 
 def build_entry(plan: Dict[str, Any], entry: Dict[str, Any]):
-    """One component of a plan; a failure is the component's, in phase ``__init__``."""
+    """One component of a plan; a failure is the component's, in phase ``__init__``.
+
+    A replayed component is not built: a ``record.Player`` sends what it recorded.
+    """
     try:
+        if entry.get("replay"):
+            from .record import Player
+
+            return Player(entry["name"], entry["replay"])
         return build_component(entry)
     except Exception:
         raise ComponentFailure(entry["name"], entry.get("node") or plan.get("node", "local"),

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Optional
 
 from . import build, driver, ending, record, report
 from .errors import CodecError
-from .host import Host
+from .host import Host, plan_tick_hz
 from .settings import Settings
 
 SHARED_MEMORY_MIN = 4096  # dora moves payloads this large through shared memory
@@ -176,7 +176,8 @@ def main(plan: Dict[str, Any], wiring: Dict[str, Any], node_factory: Callable = 
     recorder = runner = None
     try:
         settings = Settings.from_env(os.environ if environ is None else environ)
-        recorder = record.Recorder(settings.record_dir) if settings.record_dir else None
+        recorder = record.recorder(settings.record_dir, plan.get("node", "local"), plan_tick_hz(plan),
+                                   settings.realtime)
         runner = NodeRunner(plan, wiring, build.build_node(plan), settings, recorder)
         runner.host.run_with(lambda: runner.run(node_factory()))
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ from math import lcm
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import codec, stamp
+from .record import Player
 from .errors import ComponentFailure
 
 NEVER = stamp.NEVER
@@ -53,6 +54,11 @@ def rate_fraction(rate_hz: float) -> Fraction:
 def tick_hz(rates) -> int:
     """The run's clock: the least common multiple of the rates' numerators (1 with no rate)."""
     return lcm(1, *(rate_fraction(r).numerator for r in rates if r > 0))
+
+
+def plan_tick_hz(plan: Dict[str, Any]) -> int:
+    """The plan's clock (``lkbuild.graph.plan``); a plan made by hand gets one from its own rates."""
+    return int(plan.get("tick_hz") or tick_hz(e["rate_hz"] for e in plan["components"]))
 
 
 def period_ticks(rate_hz: float, ticks_per_s: int) -> int:
@@ -92,7 +98,8 @@ class Slot:
         self.pending: List = []  # (time, input position, seq, port, value), a heap
         self.position = {name: i for i, name in enumerate(self.inputs)}
         self.feeds: List = [None] * len(self.inputs)  # per input: the local Slot or remote key feeding it
-        self.schedule = entry.get("schedule")  # a replayed component: [(time, output, payload), ...]
+        # a replayed component: [(time, output, payload), ...] as recorded
+        self.schedule = obj.schedule if isinstance(obj, Player) else None
         self.played = 0
         if self.schedule is not None:
             self.is_source = True
@@ -117,7 +124,7 @@ class Host:
         self.slots = [Slot(entry, instances[entry["name"]], self.node, self.machine)
                       for entry in plan["components"]]
         self.by_name = {s.name: s for s in self.slots}
-        self.tick_hz = int(plan.get("tick_hz") or tick_hz(e["rate_hz"] for e in plan["components"]))
+        self.tick_hz = plan_tick_hz(plan)
         for i, slot in enumerate(self.slots):
             slot.index = i
             slot.period = period_ticks(slot.rate_hz, self.tick_hz) if slot.rate_hz > 0 else 1

@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional
 
 from . import build, codec, driver, ending, record, report, rosmsg, ros2_wire, stamp
 from .errors import ComponentFailure
-from .host import Host
+from .host import Host, plan_tick_hz
 from .settings import Settings
 
 STATUS_PERIOD = 0.05     # s: the loop wakes at least this often (stop requests, the end of the run)
@@ -58,7 +58,7 @@ class NodeProcess(driver.Transport):
         self.ros = plan["ros2"]
         self.name = plan["node"]
         self.settings = settings
-        self.recorder = record.Recorder(settings.record_dir) if settings.record_dir else None
+        self.recorder = record.recorder(settings.record_dir, self.name, plan_tick_hz(plan), settings.realtime)
         run = plan.get("run") or {"nodes": [self.name], "leader": self.name, "clocked": [self.name], "edges": []}
         self.ending = ending.Ending(self.name, run, ending=settings.iterations is not None, run_id=settings.run_id)
         self.plane = self.ros.get("plane") or {"status_to": [], "status_from": [], "leader": None}
