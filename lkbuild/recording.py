@@ -85,9 +85,14 @@ class Recording:
 
 
 # -- what a recording is tied to -----------------------------------------------------------------------------
+def what(spec) -> Dict[str, Any]:
+    """The IR without where its files are: what a recording was made with."""
+    return _what(spec.to_dict())
+
+
 def digest(spec) -> str:
-    """sha256 of the IR without where its files are: what a recording was made with."""
-    return hashlib.sha256(json.dumps(_what(spec.to_dict()), sort_keys=True).encode()).hexdigest()
+    """sha256 of ``what``: the IR's hash a recording carries."""
+    return hashlib.sha256(json.dumps(what(spec), sort_keys=True).encode()).hexdigest()
 
 
 def _what(data):
@@ -144,7 +149,8 @@ def write(path: Path, spec, messages: Iterable[Message], iterations: Optional[in
         writer.start(profile="", library="lkbuild")
         writer.add_metadata(META, {"ir_sha256": digest(spec), "system": spec.name, "tick_hz": str(tick_hz),
                                    "iterations": "" if iterations is None else str(iterations),
-                                   "schemas": json.dumps(port_schemas(spec), sort_keys=True)})
+                                   "schemas": json.dumps(port_schemas(spec), sort_keys=True),
+                                   "ir": json.dumps(what(spec), sort_keys=True)})
         schemas: Dict[Tuple[str, str], int] = {}
         channels: Dict[Tuple[str, str, str, str], int] = {}
         for topic, enc, name, schema_enc in kinds:
@@ -287,4 +293,5 @@ def read(path) -> Recording:
     except (CodecError, KeyError, ValueError, Exception) as exc:
         raise ConfigError(f"{path}: not a readable MCAP recording ({type(exc).__name__}: {exc}).") from None
     meta["schemas"] = json.loads(meta.get("schemas") or "{}")
+    meta["ir"] = json.loads(meta.get("ir") or "{}")
     return Recording(path, meta, messages)
