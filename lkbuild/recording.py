@@ -98,7 +98,7 @@ def digest(spec) -> str:
 def _what(data):
     if isinstance(data, dict):
         return {k: _what(v) for k, v in data.items() if k not in WHERE}
-    if isinstance(data, list):
+    if isinstance(data, (list, tuple)):
         return [_what(v) for v in data]
     return data
 

@@ -10,8 +10,8 @@ from gym_loop import Agent, CartPole
 
 from lkbuild import Node, System
 
-environment = CartPole("cartpole", node=Node("env"))
-agent = Agent(node=Node("agent"))
+environment = CartPole("cartpole", node=Node("env", machine="sim"))
+agent = Agent(node=Node("agent", machine="robot"))
 system = System(components=[environment, agent], name="gym_loop_two_nodes")
 system.connect(environment.outputs.observation, agent.inputs.observation)
 system.connect(agent.out, environment.inputs.action)

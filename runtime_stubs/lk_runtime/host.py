@@ -140,8 +140,8 @@ class Host:
                 self.remote[(dst, port)] = 0
         for src, output in plan.get("exports", ()):
             self.by_name[src].exported.add(output)
-        # per exported output: the watermark last sent with it
-        self.sent_watermark = {(s.name, o): -1 for s in self.slots for o in s.exported}
+        # per exported output: the watermark last sent with it (a receiver starts at 0)
+        self.sent_watermark = {(s.name, o): 0 for s in self.slots for o in s.exported}
         self.send = send
         self.record = record
         self.strict = strict

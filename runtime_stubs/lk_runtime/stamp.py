@@ -3,7 +3,8 @@
 A frame is ``HEADER`` (fixed size, little endian) followed by the codec's bytes of the value:
 
 * ``version`` (u8): ``VERSION``; a frame of another version is refused, never guessed at.
-* ``flags`` (u8): ``WATERMARK_ONLY`` when the frame carries no value, only a new watermark.
+* ``flags`` (u8): ``WATERMARK_ONLY`` when the frame carries no value, only a new watermark;
+  then 6 bytes of padding.
 * ``time`` (i64): the logical time of the message, in ticks of the run's clock (``tick_hz`` in the plan).
 * ``watermark`` (i64): every later message on this edge has a time of at least this many ticks
   (``NEVER``: none will come).
@@ -20,7 +21,7 @@ from .errors import CodecError
 
 VERSION = 1
 FIELDS = ("version", "flags", "time", "watermark")
-HEADER = struct.Struct("<BBqq")
+HEADER = struct.Struct("<BB6xqq")  # 24 bytes: the payload after it stays 8-byte aligned (zero-copy arrays)
 SIZE = HEADER.size
 WATERMARK_ONLY = 1
 NEVER = (1 << 63) - 1

@@ -43,7 +43,7 @@ class Sum(Component):
 
 
 def join_system() -> System:
-    a, b = Node("a"), Node("b")
+    a, b = Node("a", machine="alpha"), Node("b", machine="beta")
     fast, slow = Ticks("fast", 10, node=a), Ticks("slow", 1, node=b)
     join = Pair("join", node=a)
     join(left=fast.out, right=slow.out)
@@ -51,7 +51,7 @@ def join_system() -> System:
 
 
 def diamond_system() -> System:
-    a, b, c = Node("a"), Node("b"), Node("c")
+    a, b, c = Node("a", machine="alpha"), Node("b", machine="beta"), Node("c", machine="gamma")
     x, y, z = Ticks("x", 10, node=a), Ticks("y", 4, node=b), Ticks("z", 2.5, node=c)
     left, right = Pair("left", node=b), Pair("right", node=c)
     total = Sum("total", node=a)
@@ -62,3 +62,15 @@ def diamond_system() -> System:
 
 join = join_system()
 diamond = diamond_system()
+
+
+def realtime_join() -> System:
+    """The cross-Node join at 50 Hz and 5 Hz: short enough to run in real time in a test."""
+    a, b = Node("a", machine="alpha"), Node("b", machine="beta")
+    fast, slow = Ticks("fast", 50, node=a), Ticks("slow", 5, node=b)
+    join = Pair("join", node=a)
+    join(left=fast.out, right=slow.out)
+    return System(components=[fast, slow, join], name="realtime_join")
+
+
+realtime = realtime_join()
