@@ -63,6 +63,13 @@ class LaunchOptions:
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                       or not math.isfinite(value) or value <= 0):
                 raise ConfigError(f"{name} must be a positive number of seconds. Received: {name}={value!r}")
+        record = self.record_path
+        if record is not None and str(record).endswith(".mcap") and record.is_dir():
+            raise ConfigError(f"--record {self.record_dir}: is a directory; an MCAP recording is a file "
+                              "(FILE.mcap). Name a file, or remove the directory.")
+        if record is not None and not str(record).endswith(".mcap") and record.exists() and not record.is_dir():
+            raise ConfigError(f"--record {self.record_dir}: is a file and not an MCAP recording. Record into "
+                              "FILE.mcap (payloads, opens in Foxglove) or into a directory (hashes).")
         if self.coordinator_addr and self.local_cluster:
             raise ConfigError("use either coordinator_addr (a running coordinator) or local_cluster, not both.")
 
