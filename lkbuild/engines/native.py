@@ -84,7 +84,8 @@ class NativeEngine(Engine):
             raise as_component_error(exc) from None
         recording.prepare(record_dir)
         recorder = record.recorder(record_dir, "local", host.plan_tick_hz(plan), options.realtime)
-        runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations)
+        runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations,
+                           logical_time=options.logical_time)
         try:
             with stop_requests():
                 run_bounded(runner, instances, options.duration, options.realtime)

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..runtime_stubs.lk_runtime.settings import Settings
 
 # Options every engine takes, and those only some do.
-COMMON = frozenset({"iterations", "duration", "realtime", "record_dir", "timeout"})
+COMMON = frozenset({"iterations", "duration", "realtime", "record_dir", "timeout", "logical_time"})
 EXTRA: Dict[str, FrozenSet[str]] = {
     "native": frozenset(),
     "dora": frozenset({"coordinator_addr", "local_cluster"}),
@@ -40,6 +40,7 @@ class LaunchOptions:
     local_cluster: bool = False
     env: Optional[Dict[str, str]] = None
     run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    logical_time: bool = True  # False: messages in arrival order (bench/logical_time.py measures the cost)
 
     @classmethod
     def of(cls, engine: str, **kwargs) -> "LaunchOptions":
@@ -80,7 +81,8 @@ class LaunchOptions:
     def settings(self) -> Settings:
         """What every Node's process is told about this run (``lk_runtime.settings``)."""
         record = self.record_path
-        return Settings(self.iterations, self.realtime, str(record) if record else None, self.run_id)
+        return Settings(self.iterations, self.realtime, str(record) if record else None, self.run_id,
+                        self.logical_time)
 
 
 @dataclass

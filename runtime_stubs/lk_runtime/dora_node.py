@@ -73,7 +73,7 @@ class NodeRunner(driver.Transport):
         self.name = plan.get("node", "local")
         self.settings = settings
         self.host = Host(plan, instances, send=self.send, record=record_to, strict=True,
-                         iterations=settings.iterations)
+                         iterations=settings.iterations, logical_time=settings.logical_time)
         self.outputs = {(c, o): oid for c, o, oid in wiring.get("outputs", ())}
         self.inputs = {iid: (c, p) for iid, c, p in wiring.get("inputs", ())}
         self.status_output = wiring.get("status_output")

@@ -115,10 +115,13 @@ class Host:
         record: called with (component, output, payload) for every message sent.
         strict: pass every in-process message through the codec, as a remote hop would.
         iterations: how many times each source (and loop starter) fires; None: unbounded.
+        logical_time: False: a component handles messages as they come, waiting for no watermark
+            (only to measure what logical time costs: ``bench/logical_time.py``).
     """
 
     def __init__(self, plan: Dict[str, Any], instances: Dict[str, Any], *, send: Optional[Send] = None,
-                 record: Optional[Record] = None, strict: bool = True, iterations: Optional[int] = None):
+                 record: Optional[Record] = None, strict: bool = True, iterations: Optional[int] = None,
+                 logical_time: bool = True):
         self.node = plan.get("node", "local")
         self.machine = plan.get("machine") or "local"
         self.slots = [Slot(entry, instances[entry["name"]], self.node, self.machine)
@@ -146,6 +149,7 @@ class Host:
         self.record = record
         self.strict = strict
         self.iterations = iterations
+        self.logical_time = logical_time
         self.queued = 0
         self.messages = 0
         self.now = 0  # the logical time (ticks) of what is firing
@@ -274,7 +278,7 @@ class Host:
                         self._drop_pending()
                         return
                     at, position = pending[0][0], pending[0][1]
-                    if len(slot.feeds) > 1 and not self._may_handle(slot, at, position):
+                    if len(slot.feeds) > 1 and self.logical_time and not self._may_handle(slot, at, position):
                         break
                     _, _, _, port, value = heapq.heappop(pending)
                     self.queued -= 1
@@ -324,7 +328,7 @@ class Host:
 
     def _flush_watermarks(self) -> None:
         """Tell other Nodes of every exported output's watermark that rose without a message."""
-        if self.send is None:
+        if self.send is None or not self.logical_time:
             return
         for key, last in self.sent_watermark.items():
             if last == NEVER:
@@ -410,7 +414,7 @@ class Host:
         if self.record is not None:
             self.record(slot.name, output, payload, at)
         if output in slot.exported and self.send is not None:
-            watermark = max(self._promise_out(slot, set()), at)
+            watermark = max(self._promise_out(slot, set()), at) if self.logical_time else at
             self.sent_watermark[(slot.name, output)] = watermark
             self.send(slot.name, output, stamp.pack(at, watermark, payload))
         for dst, port in slot.routes[output]:

@@ -106,7 +106,7 @@ class NodeProcess(driver.Transport):
         self.timers.append(self._first_node().create_timer(STATUS_PERIOD, _nothing))
         instances = {entry["name"]: self._build(entry) for entry in self.plan["components"]}
         self.host = Host(self.plan, instances, send=self._send, record=self.recorder, strict=True,
-                         iterations=self.settings.iterations)
+                         iterations=self.settings.iterations, logical_time=self.settings.logical_time)
         self._create_topics()
 
     def _drive(self) -> None:

@@ -11,12 +11,12 @@ from typing import Any, Dict, List, Mapping, Optional
 
 ENV = "LK_RUN"
 FLAGS = (("--iterations", "iterations"), ("--record", "record_dir"), ("--realtime", "realtime"),
-         ("--run-id", "run_id"))
+         ("--run-id", "run_id"), ("--logical-time", "logical_time"))
 
 
 class Settings:
     def __init__(self, iterations: Optional[int] = None, realtime: bool = True, record_dir: Optional[str] = None,
-                 run_id: str = ""):
+                 run_id: str = "", logical_time: bool = True):
         if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int)
                                        or iterations < 0):
             raise ValueError(f"iterations must be a whole number, 0 or more. Received: {iterations!r}")
@@ -26,10 +26,11 @@ class Settings:
         self.realtime = bool(realtime)
         self.record_dir = record_dir or None
         self.run_id = run_id
+        self.logical_time = bool(logical_time)  # False only to measure what logical time costs (bench/)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"iterations": self.iterations, "realtime": self.realtime, "record_dir": self.record_dir,
-                "run_id": self.run_id}
+                "run_id": self.run_id, "logical_time": self.logical_time}
 
     def to_env(self) -> Dict[str, str]:
         return {ENV: json.dumps(self.to_dict(), sort_keys=True)}
@@ -46,13 +47,13 @@ class Settings:
         if not isinstance(data, dict):
             raise ValueError(f"{ENV} must be a JSON object. Received: {text!r}")
         return cls(data.get("iterations"), data.get("realtime", True), data.get("record_dir"),
-                   data.get("run_id") or "")
+                   data.get("run_id") or "", data.get("logical_time", True) is not False)
 
     def to_args(self) -> Dict[str, str]:
         """The values of the executables' arguments (also the launch file's ``name:=value``)."""
         return {"iterations": "" if self.iterations is None else str(self.iterations),
                 "record_dir": self.record_dir or "", "realtime": "true" if self.realtime else "false",
-                "run_id": self.run_id}
+                "run_id": self.run_id, "logical_time": "true" if self.logical_time else "false"}
 
     @classmethod
     def from_args(cls, argv: List[str]) -> "Settings":
@@ -69,10 +70,13 @@ class Settings:
                 iterations = int(options.iterations)
             except ValueError:
                 parser.error(f"--iterations must be a whole number. Received: {options.iterations!r}")
-        flag = options.realtime.strip().lower() or "true"
-        if flag not in ("true", "false", "1", "0", "yes", "no"):
-            parser.error(f"--realtime must be true or false. Received: {options.realtime!r}")
+        flags = {}
+        for name in ("realtime", "logical_time"):
+            flag = getattr(options, name).strip().lower() or "true"
+            if flag not in ("true", "false", "1", "0", "yes", "no"):
+                parser.error(f"--{name.replace('_', '-')} must be true or false. Received: {getattr(options, name)!r}")
+            flags[name] = flag in ("true", "1", "yes")
         try:
-            return cls(iterations, flag in ("true", "1", "yes"), options.record_dir, options.run_id)
+            return cls(iterations, flags["realtime"], options.record_dir, options.run_id, flags["logical_time"])
         except ValueError as exc:
             parser.error(str(exc))

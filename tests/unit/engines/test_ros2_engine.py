@@ -134,14 +134,14 @@ def test_commands_are_the_installed_executables_with_the_launch_files_arguments(
     install = tmp_path.absolute() / "ros2/install/rig"
     assert commands["a"] == [
         str(install / "lib/rig/a"), "--iterations", "5", "--record", str((tmp_path / "rec").resolve()),
-        "--realtime", "false", "--run-id", "r7", "--ros-args", "-r", "__ns:=/rig", "--params-file",
+        "--realtime", "false", "--run-id", "r7", "--logical-time", "true", "--ros-args", "-r", "__ns:=/rig", "--params-file",
         str(install / "share/rig/config/params.yaml")]
     assert list(commands) == ["a", "b"]
 
 
 def test_unset_options_are_empty_launch_arguments():
     assert get_engine("ros2").launch_arguments() == {"iterations": "", "record_dir": "", "realtime": "true",
-                                                     "run_id": ""}
+                                                     "run_id": "", "logical_time": "true"}
 
 
 @pytest.mark.parametrize("options, message", [
@@ -226,7 +226,7 @@ def test_where_ros2_exists_the_system_launch_file_is_run_with_ros2_launch(tmp_pa
     result = engine.launch(system(), None, iterations=3, timeout=30)
     assert (tmp_path / "calls").read_text().splitlines() == [
         "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true",
-        f"run_id:={result.commands['launch'][-1].split(':=')[1]}"]
+        f"run_id:={result.commands['launch'][-2].split(':=')[1]}", "logical_time:=true"]
     assert list(result.commands) == ["launch"]
 
 
