@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -244,7 +245,7 @@ def ros_definition(type_name: str) -> str:
         if text is None:
             continue
         if name != type_name:
-            out.append("=" * 80 + f"\nMSG: {name}\n")
+            out.append("=" * 80 + f"\nMSG: {name.replace('/msg/', '/')}\n")
         out.append(text if text.endswith("\n") else text + "\n")
         package = name.split("/")[0]
         for line in text.splitlines():
@@ -257,14 +258,14 @@ def ros_definition(type_name: str) -> str:
 
 
 def _msg_file(type_name: str) -> Optional[str]:
+    """The .msg text of ``pkg/msg/Name`` from a ROS install (AMENT_PREFIX_PATH) or this environment's share/."""
     package, _, name = type_name.split("/")
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        path = Path(get_package_share_directory(package)) / "msg" / f"{name}.msg"
-        return path.read_text()
-    except Exception:  # no ROS install here, or the package is not in its index: the schema stays empty
-        return None
+    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
+    for prefix in prefixes:
+        path = Path(prefix) / "share" / package / "msg" / f"{name}.msg"
+        if path.is_file():
+            return path.read_text()
+    return None  # not installed here: the schema stays empty, the CDR bytes are still exact
 
 
 # -- reading -------------------------------------------------------------------------------------------------

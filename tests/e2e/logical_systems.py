@@ -8,20 +8,7 @@
 from __future__ import annotations
 
 from lkbuild import Component, Node, System
-
-
-class Ticks(Component):
-    """A source: 1, 2, 3, ... at its rate."""
-
-    def __init__(self, name, rate_hz, node=None):
-        super().__init__(name, node=node, rate_hz=rate_hz)
-
-    def setup(self):
-        self.n = 0
-
-    def forward(self):
-        self.n += 1
-        return self.n
+from mixed_rates import Ticks
 
 
 class Pair(Component):
@@ -42,12 +29,12 @@ class Sum(Component):
         return {"left": left, "right": right, "n": len(str(left)) + len(str(right))}
 
 
-def join_system() -> System:
+def join_system(fast_hz=10, slow_hz=1, name="cross_join") -> System:
     a, b = Node("a", machine="alpha"), Node("b", machine="beta")
-    fast, slow = Ticks("fast", 10, node=a), Ticks("slow", 1, node=b)
+    fast, slow = Ticks("fast", fast_hz, node=a), Ticks("slow", slow_hz, node=b)
     join = Pair("join", node=a)
     join(left=fast.out, right=slow.out)
-    return System(components=[fast, slow, join], name="cross_join")
+    return System(components=[fast, slow, join], name=name)
 
 
 def diamond_system() -> System:
@@ -63,14 +50,4 @@ def diamond_system() -> System:
 join = join_system()
 diamond = diamond_system()
 
-
-def realtime_join() -> System:
-    """The cross-Node join at 50 Hz and 5 Hz: short enough to run in real time in a test."""
-    a, b = Node("a", machine="alpha"), Node("b", machine="beta")
-    fast, slow = Ticks("fast", 50, node=a), Ticks("slow", 5, node=b)
-    join = Pair("join", node=a)
-    join(left=fast.out, right=slow.out)
-    return System(components=[fast, slow, join], name="realtime_join")
-
-
-realtime = realtime_join()
+realtime = join_system(50, 5, "realtime_join")  # short enough to run in real time in a test

@@ -34,6 +34,7 @@ def work(tmp_path_factory):
     """A folder with the systems, a private HOME and a private ROS graph, shared by the module's tests."""
     folder = tmp_path_factory.mktemp("logical")
     shutil.copy(HERE / "logical_systems.py", folder)
+    shutil.copy(HERE / "mixed_rates.py", folder)
     copy_example("gym_loop", folder)
     with DomainLease() as lease:
         env = {**private_env(folder), **lease.environment(folder / "ros_log")}
