@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import recording
 from ..errors import LkbuildError, ToolError, ToolFailedError
-from ..output import write_generated, write_tree
+from ..output import inputs_digest, up_to_date, write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
 from ..graph.plan import run_plan
 from ..tools import stop_all, tail, wait_until
@@ -66,10 +66,21 @@ class DoraEngine(Engine):
     # -- compile ----------------------------------------------------------------------------------------------
     def compile(self, system) -> Optional[Path]:
         spec = self.checked_spec(system)
-        files = self.generate(spec)  # everything rendered before anything is written
-        write_system_json(self.out_dir, spec)
-        write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH)
+        system_json = write_system_json(self.out_dir, spec)
+        inputs = self.generation_inputs(system_json)
+        if not up_to_date(self.dora_dir, inputs):  # else generating would write the same bytes again
+            files = self.generate(spec)  # everything rendered before anything is written
+            write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH, inputs=inputs)
         return self.dora_dir / "dataflow.yaml"
+
+    def generation_inputs(self, system_json: Path) -> str:
+        """What the generated dora files depend on: the IR, the paths baked in, the generator's files."""
+        from ..generators import dora as generator
+
+        sources = [p for p in Path(generator.__file__).parent.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts]
+        return inputs_digest(system_json.read_text(), str(self.dora_dir.resolve()),
+                             os.path.abspath(sys.executable), sources=sources)
 
     def validate(self, system) -> Tuple[bool, List[str]]:
         """The IR's problems, then what the real ``dora validate`` says about the generated dataflow."""

@@ -19,7 +19,7 @@ from ..errors import ComponentStalledError, ToolFailedError
 from ..output import write_generated
 from ..runtime_stubs.lk_runtime.report import SUMMARY as SUMMARY_MARK
 from ..tools import Process, stop_all
-from ..tools.colcon import Colcon, tree_digest
+from ..tools.colcon import Colcon
 from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files, workspace_problem
 from ..tools.signals import stop_requests
 from .base import Engine
@@ -72,10 +72,15 @@ class Ros2Engine(Engine):
         return self.workspace / "src" / spec.name / "launch" / f"{spec.name}.launch.py"
 
     def build(self, spec, env=None) -> bool:
-        """``colcon build`` the package unless its sources are unchanged since the last build; True if built."""
-        package = self.workspace / "src" / spec.name
+        """``colcon build`` the package unless what it is built from is unchanged; True if built.
+
+        A change of config values that travel as ROS parameters needs no build: the nodes read them
+        from the params file compile wrote (``ros2.code_digest``).
+        """
+        from ..generators import ros2
+
         stamp = self.workspace / "build" / f".lkbuild-{spec.name}.sha256"
-        digest = tree_digest(package)
+        digest = ros2.code_digest(spec)
         installed = self.workspace / "install" / spec.name / "lib" / spec.name
         if installed.is_dir() and stamp.is_file() and stamp.read_text() == digest:
             return False
@@ -92,7 +97,7 @@ class Ros2Engine(Engine):
         from ..generators import ros2
 
         install = self.workspace / "install" / spec.name
-        params = install / "share" / spec.name / "config" / "params.yaml"
+        params = ros2.params_file(self.workspace, spec.name)
         values = self.launch_arguments(options)
         out = {}
         for node in spec.nodes:
@@ -139,8 +144,11 @@ class Ros2Engine(Engine):
         """Start the processes (into ``processes``) and supervise them until the run ends."""
         cli = Ros2Cli()
         if cli.available():
-            result.commands["launch"] = cli.launch_argv(spec.name, f"{spec.name}.launch.py",
-                                                        self.launch_arguments(options))
+            from ..generators import ros2
+
+            arguments = {**self.launch_arguments(options),
+                         "params_file": str(ros2.params_file(self.workspace, spec.name))}
+            result.commands["launch"] = cli.launch_argv(spec.name, f"{spec.name}.launch.py", arguments)
         else:
             result.commands = self.commands(spec, options)
         workspace = Workspace(self.workspace)

@@ -8,6 +8,7 @@ the build already knew:
   other Nodes;
 * ``messages``: the ROS message types (``pkg/msg/Name``) the Node's ports carry, from their annotations;
 * ``tick_hz``: the run's logical clock, the same in every Node (``lk_runtime.host``: times are ticks);
+* ``stand_ins``: modules its files import that no component of its machine uses (-> who does use them);
 * ``run``: the control plane of a run spread over several Nodes (``lk_runtime.ending``): every Node,
   the leader that decides when the run is over, the Nodes with clocks (sources or loop starters) and
   every edge between Nodes as ``[src node, "component.output", dst node, "component.input"]``.
@@ -18,6 +19,7 @@ from typing import Any, Dict, List, Optional
 
 from ..runtime_stubs.lk_runtime import rosmsg
 from ..runtime_stubs.lk_runtime.host import tick_hz
+from . import machines
 
 
 def component_entry(c) -> Dict[str, Any]:
@@ -147,6 +149,8 @@ def node_plan(spec, node: Optional[str] = None) -> Dict[str, Any]:
         "imports": imports,
         "messages": messages(spec, node),
         "tick_hz": system_tick_hz(spec),
+        # modules its files import that no component of its machine uses: stood in for (lk_runtime.stand_ins)
+        "stand_ins": machines.stand_ins(spec, node) if node is not None else {},
         "run": run_plan(spec) if node is not None else None,
         # dora restarts a failed Node that asks for it: then it must not stop the others (``ending``)
         "restart": spec.node(node).restart if node is not None else None,

@@ -1,7 +1,6 @@
 """``colcon``: builds and tests the generated ROS 2 workspace."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -47,11 +46,3 @@ class Colcon(Tool):
         done = self.run([*self._common(workspace), "test-result", "--test-result-base", "build", "--verbose"],
                         cwd=workspace, env=env, timeout=60, hint="A test of the generated package failed.")
         return done.stdout
-
-
-def tree_digest(root: Path) -> str:
-    """sha256 over the paths and bytes of every file under ``root``: has a package's source changed?"""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()

@@ -25,27 +25,39 @@ from .settings import Settings
 SHARED_MEMORY_MIN = 4096  # dora moves payloads this large through shared memory
 
 
-def payload_view(value) -> memoryview:
-    """The bytes of a received ``uint8`` Arrow array, without copying them out of shared memory."""
+def payload_view(value):
+    """The bytes of a received ``uint8`` Arrow array, without copying them out of shared memory.
+
+    A small payload (dora copied it anyway) comes back as ``bytes``: the codec decodes those fastest.
+    """
     if isinstance(value, (bytes, bytearray, memoryview)):
         return memoryview(value)
-    if value.type.id != _UINT8_ID:
+    if value.type.id != (_UINT8_ID if _UINT8_ID is not None else _uint8_id()):
         raise CodecError(f"expected an lkbuild message (uint8 bytes), received an Arrow array of {value.type}")
     data = value.buffers()[1]
     if data is None:
-        return memoryview(b"")
-    return memoryview(data)[value.offset:value.offset + len(value)]
+        return b""
+    size = len(value)
+    if size < SHARED_MEMORY_MIN:
+        return data.to_pybytes()[value.offset:value.offset + size] if value.offset else data.to_pybytes()[:size]
+    return memoryview(data)[value.offset:value.offset + size]
 
 
 def _uint8_id() -> int:
-    try:
-        import pyarrow as pa
-    except ImportError:  # only unit tests without pyarrow; then no Arrow value ever arrives
-        return -1
-    return pa.uint8().id
+    """pyarrow's type id of ``uint8``: imported at the first message (dora has imported pyarrow by then),
+    so that a Node that receives nothing starts without loading pyarrow and numpy."""
+    global _UINT8_ID
+    if _UINT8_ID is None:
+        try:
+            import pyarrow as pa
+        except ImportError:  # only unit tests without pyarrow; then no Arrow value ever arrives
+            _UINT8_ID = -1
+        else:
+            _UINT8_ID = pa.uint8().id
+    return _UINT8_ID
 
 
-_UINT8_ID = _uint8_id()
+_UINT8_ID = None
 
 
 def as_arrow(payload: bytes):
@@ -98,15 +110,15 @@ class NodeRunner(driver.Transport):
         if event is None:
             self.open = False
             return
-        if is_timeout(event):
-            return
         kind = event["type"]
-        now = time.monotonic()
         if kind == "INPUT":
             input_id = event["id"]
+            now = time.monotonic()
             target = self.inputs.get(input_id)
-            if target is not None:
-                self.publish(self.ending.received(input_id, now))  # before handling: see ending
+            if target is not None:  # the hot path: a message for a component
+                status = self.ending.received(input_id, now)
+                if status is not None:
+                    self.publish(status)  # before handling: see ending
                 self.host.receive(target[0], target[1], payload_view(event["value"]))
                 self.host.drain()
             elif input_id in self.status_inputs or input_id == self.control_input:
@@ -128,12 +140,15 @@ class NodeRunner(driver.Transport):
             # "all inputs closed" can arrive before the last inputs: the stream's end (None) is what counts.
             if event.get("id") != "ALL_INPUTS_CLOSED":
                 self.stop_requested = True
-        elif kind == "ERROR":
+        elif kind == "ERROR" and not is_timeout(event):
             raise RuntimeError(f"dora reported an error to node '{self.name}': {event.get('error')}")
 
     # -- the Transport of driver.drive ------------------------------------------------------------------
     def wait(self, timeout: Optional[float]) -> None:
+        # Everything that is already queued is handled too: the driver's end-of-run checks run once per
+        # batch of events, not once per message.
         self.handle(self.node.next() if timeout is None else self.node.next(timeout=timeout))
+        self.poll()
 
     def poll(self) -> None:
         while self.open and not self.node.is_empty():

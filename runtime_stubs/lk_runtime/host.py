@@ -284,7 +284,7 @@ class Host:
                     self.queued -= 1
                     progressed = True
                     slot.latest[port] = value
-                    if slot.required.issubset(slot.latest) and not self.exhausted(slot):
+                    if slot.required.issubset(slot.latest) and not (slot.starts_loop and self.exhausted(slot)):
                         if slot.starts_loop:
                             at = max(at, slot.next_tick)
                             slot.next_tick = NEVER if self.iterations is not None and \
@@ -396,7 +396,27 @@ class Host:
                                f"ValueError: component '{slot.name}' {what}\n")
 
     def _emit(self, slot: Slot, output: str, value) -> None:
-        if self.strict or output in slot.exported or self.record is not None:
+        routes = slot.routes[output]
+        exported = output in slot.exported
+        if self.strict and not exported and self.record is None:
+            # Only in-process receivers: each gets what it would get from another process (codec.carry),
+            # without making the bytes.
+            self.messages += 1
+            at = self.now
+            try:
+                if not routes:
+                    codec.carry(value)  # nobody listens, yet the value must be one that could travel
+                if type(value) in codec.SHARED:  # immutable: every receiver may have the value itself
+                    for dst, port in routes:
+                        self._queue(dst, port, at, value)
+                else:
+                    for dst, port in routes:
+                        self._queue(dst, port, at, codec.carry(value))
+            except codec.CodecError as exc:
+                raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
+                                       f"CodecError: output '{output}': {exc}\n") from None
+            return
+        if self.strict or exported or self.record is not None:
             try:
                 payload = codec.encode(value)
             except codec.CodecError as exc:
@@ -405,7 +425,7 @@ class Host:
             self._send_payload(slot, output, payload, value)
             return
         self.messages += 1
-        for dst, port in slot.routes[output]:
+        for dst, port in routes:
             self._queue(dst, port, self.now, value)
 
     def _send_payload(self, slot: Slot, output: str, payload, value=None) -> None:

@@ -200,7 +200,8 @@ class NodeProcess(driver.Transport):
             cls = self.messages.get(topic["type"]) or ros2_wire.message_class(topic["type"])
             if topic["node"] == self.name:
                 node = self.nodes[topic["src"]]
-                pub = node.create_publisher(cls, topic["name"], ros2_wire.qos(topic["depth"], topic["keep_all"]))
+                pub = node.create_publisher(cls, topic["name"], ros2_wire.qos(topic["depth"], topic["keep_all"]),
+                                            **ros2_wire.publisher_events())
                 self.publishers[(topic["src"], topic["output"])] = (pub, topic, cls)
             for sub in topic["subscribers"]:
                 if sub["node"] != self.name:
@@ -211,7 +212,7 @@ class NodeProcess(driver.Transport):
                 # uint8[] field costs ~5 ms per MB. A ROS message arrives serialized too, as the codec holds it.
                 self.subscriptions.append(node.create_subscription(
                     cls, topic["name"], callback, ros2_wire.qos(sub["depth"], sub["keep_all"]),
-                    raw=topic["kind"] in ("bytes", "ros")))
+                    raw=topic["kind"] in ("bytes", "ros"), **ros2_wire.subscription_events()))
 
     def _create_control_topics(self) -> None:
         from std_msgs.msg import String
@@ -220,16 +221,20 @@ class NodeProcess(driver.Transport):
         depth = max(100, 4 * len(self.ros["nodes"]))
         if plane["status_to"]:
             self.control["status_pub"] = node.create_publisher(String, f"{base}/{self.name}",
-                                                               ros2_wire.control_qos(depth))
+                                                               ros2_wire.control_qos(depth),
+                                                               **ros2_wire.publisher_events())
         self.control["status_subs"] = [
-            node.create_subscription(String, f"{base}/{peer}", self._on_status, ros2_wire.control_qos(depth))
+            node.create_subscription(String, f"{base}/{peer}", self._on_status, ros2_wire.control_qos(depth),
+                                     **ros2_wire.subscription_events())
             for peer in plane["status_from"]]
         if plane["leader"] == self.name:
             self.control["control_pub"] = node.create_publisher(String, self.ros["control_topic"],
-                                                                ros2_wire.control_qos(10))
+                                                                ros2_wire.control_qos(10),
+                                                                **ros2_wire.publisher_events())
         elif plane["leader"] is not None:
             self.control["control_sub"] = node.create_subscription(
-                String, self.ros["control_topic"], self._on_control, ros2_wire.control_qos(10))
+                String, self.ros["control_topic"], self._on_control, ros2_wire.control_qos(10),
+                **ros2_wire.subscription_events())
 
     def _wait_for_peers(self) -> None:
         """Spin until every publisher and subscription of this process has matched its peers."""

@@ -66,6 +66,22 @@ def qos(depth: int, keep_all: bool):
                       reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
+def publisher_events():
+    """For lkbuild's own topics: no QoS event handlers. rclpy adds one per endpoint by default (it logs
+    incompatible QoS); lkbuild makes both ends' QoS itself, and every handler makes each wait of the
+    executor slower (about twice as slow for a Node with a few topics)."""
+    from rclpy.event_handler import PublisherEventCallbacks
+
+    return {"event_callbacks": PublisherEventCallbacks(use_default_callbacks=False)}
+
+
+def subscription_events():
+    """See ``publisher_events``."""
+    from rclpy.event_handler import SubscriptionEventCallbacks
+
+    return {"event_callbacks": SubscriptionEventCallbacks(use_default_callbacks=False)}
+
+
 def control_qos(depth: int):
     """Statuses and decisions: reliable and transient-local, so a late subscriber still gets the latest."""
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
