@@ -105,9 +105,11 @@ def test_in_real_time_a_cross_node_join_on_dora_makes_the_pairs_of_a_fast_run(wo
     assert same.returncode == 0, same.stdout
     with open(folder / "rt_dora.mcap", "rb") as f:
         walls = [(m.log_time, m.publish_time) for _, _, m in make_reader(f).iter_messages(topics=["/slow/out"])]
-    # the slow source's firings 0.2 s apart on the wall clock too (wide bounds: a loaded machine)
-    gaps = [(b[1] - a[1]) / 1e9 for a, b in zip(walls, walls[1:])]
-    assert len(walls) == 10 and all(0.1 < g < 0.6 for g in gaps), gaps
+    # the slow source's firings 0.2 s apart on the wall clock too: the clock catches up after a late
+    # first firing, so the span from the second to the last is 8 periods (wide bounds: a loaded machine)
+    assert len(walls) == 10
+    span = (walls[-1][1] - walls[1][1]) / 1e9
+    assert 1.2 < span < 2.5, [w for _, w in walls]
 
 
 @pytest.fixture(scope="module")
