@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := dora,ros2,bundle,test
+EXTRAS := dora,ros2,bundle,record,test
 PYTEST_ARGS ?=
 
 .PHONY: help install system-deps demo test test-unit test-e2e bench clean

@@ -60,10 +60,11 @@ def params_file_key(system: str, component: str) -> str:
 # The launch file's arguments: default and description, for every run setting (``lk_runtime.settings``).
 LAUNCH_ARGUMENTS = {
     "iterations": ("", "each source fires N times, then the system drains and stops"),
-    "record_dir": ("", "record every message sent into this directory"),
+    "record_dir": ("", "record every message sent: FILE.mcap (this Node's part), or a directory"),
     "realtime": ("true", "false: fire sources as fast as possible"),
     "run_id": ("", "the run's id: statuses of processes of another run are ignored"),
     "profile": ("false", "true: measure the run (lkbuild launch --profile)"),
+    "logical_time": ("true", "false: no logical-time order (only to measure what it costs)"),
 }
 
 

@@ -75,6 +75,9 @@ def main(ctx: click.Context, debug: bool, directory):
       lkbuild check robot.py              find every problem, with file:line
       lkbuild launch robot.py -n 100      run it natively, each source firing 100 times
       lkbuild compile robot.py -e dora    write .lk_build/dora/dataflow.yaml
+      lkbuild launch robot.py -n 100 --fast --record run.mcap
+      lkbuild replay run.mcap robot.py --replace camera    the recorded frames, on any engine
+      lkbuild diff run.mcap again.mcap    the first differing message per output
     """
     app = App.create(debug=debug, directory=directory)
     ctx.obj = app
@@ -88,10 +91,13 @@ def _register() -> None:
     from .compile import compile_command
     from .graph import graph
     from .inspect import inspect_command
+    from .diff import diff
     from .launch import launch
     from .placement import placement
+    from .replay import replay
 
-    for command in (check, inspect_command, compile_command, launch, graph, placement, bundle, clean):
+    for command in (check, inspect_command, compile_command, launch, replay, diff, graph, placement, bundle,
+                    clean):
         main.add_command(command)
 
 

@@ -9,12 +9,12 @@ import click
 from .options import engine_option, out_option, strict_imports_option, system_argument, system_files
 
 
-def compile_system(app, system, engine, out, strict_imports: bool = False, before_write=None):
+def compile_system(app, system, engine, out, strict_imports: bool = False, before_write=None, transform=None):
     """Load, compile, and return (loaded system, its IR, engine, config path). The IR is built once.
 
     ``before_write(runner, spec)`` runs once the IR is known and before anything is written: a command
     refuses there what it would refuse later (a launch option the engine does not take), so a refusal
-    leaves the build directory as it was.
+    leaves the build directory as it was. ``transform(spec)`` returns the IR to compile instead (a replay's).
     """
     from pathlib import Path
 
@@ -29,6 +29,8 @@ def compile_system(app, system, engine, out, strict_imports: bool = False, befor
         name = loaded.engine_name(engine)
         runner = get_engine(name, out_dir=out)
         spec = runner.checked_spec(loaded.spec())
+        if transform is not None:
+            spec = runner.checked_spec(transform(spec))
         if before_write is not None:
             before_write(runner, spec)
         config_path = runner.compile(spec)

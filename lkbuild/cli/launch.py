@@ -19,8 +19,9 @@ from .options import Seconds, engine_option, out_option, strict_imports_option, 
 @click.option("-d", "--duration", type=Seconds(), default=None,
               help="Stop after S seconds.")
 @click.option("--fast", is_flag=True, help="Fire sources as fast as possible instead of at their rate.")
-@click.option("--record", "record_dir", type=click.Path(file_okay=False), default=None,
-              help="Record every message sent (sha256 per message, one JSONL file per component) into DIR.")
+@click.option("--record", "record_dir", type=click.Path(), default=None, metavar="FILE.mcap|DIR",
+              help="Record every message sent: FILE.mcap (payloads, logical and wall time; opens in "
+                   "Foxglove, replays with `lkbuild replay`), or DIR (sha256 per message, JSONL per component).")
 @click.option("--coordinator-addr", default=None, metavar="HOST[:PORT]",
               help="dora: start the dataflow on this running coordinator; prints the daemon command for "
                    "each machine.")

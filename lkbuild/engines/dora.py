@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from .. import recording
 from ..errors import ComponentError, LkbuildError, ToolError, ToolFailedError
 from ..output import inputs_digest, up_to_date, write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
@@ -119,6 +120,7 @@ class DoraEngine(Engine):
         logs = dataflow.parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         result = RunResult("dora", record_dir=options.record_path)
+        recording.prepare(options.record_path)
         run = _Run(spec, dataflow, env_vars, logs, options.duration, options.timeout, result, ShmTracker())
         if options.profile:
             run.profile_run_id = options.run_id
@@ -139,6 +141,7 @@ class DoraEngine(Engine):
                 # Nodes report in their own order; show them in the system's, as the native engine does.
                 result.fired = {name: result.fired[name] for name in (c.name for c in spec.components)
                                 if name in result.fired}
+        recording.finish(options.record_path, spec, options.iterations)
         return result
 
     def _profile(self, run: "_Run", cluster: Optional[Path]) -> None:

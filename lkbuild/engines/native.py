@@ -20,6 +20,7 @@ from typing import List, Optional
 from ..errors import ComponentError, ComponentStalledError, ConfigError
 from ..graph import SystemSpec
 from ..graph.plan import node_plan
+from .. import recording
 from ..output import claim_build_dir, write_generated
 from ..runtime_stubs.lk_runtime import build, host, logs, record
 from ..runtime_stubs.lk_runtime.profile import Profiler
@@ -84,8 +85,10 @@ class NativeEngine(Engine):
             instances = build.build_node(plan)
         except ComponentFailure as exc:
             raise as_component_error(exc) from None
-        recorder = record.Recorder(str(record_dir)) if record_dir else None
-        runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations)
+        recording.prepare(record_dir)
+        recorder = record.recorder(record_dir, "local", host.plan_tick_hz(plan), options.realtime)
+        runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations,
+                           logical_time=options.logical_time)
         profiler = Profiler(runner).install() if options.profile else None
         result = RunResult("native", record_dir=record_dir)
         live = LiveLog()
@@ -102,6 +105,7 @@ class NativeEngine(Engine):
                 recorder.close()
             if profiler is not None:  # a run stopped by Ctrl-C or a failure is profiled too
                 profile.conclude(self.out_dir, spec, self.name, [profiler.result()], options.run_id, result)
+        recording.finish(record_dir, spec, options.iterations)
         result.messages, result.fired = runner.messages, {s.name: s.fired for s in runner.slots}
         return result
 

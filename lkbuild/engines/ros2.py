@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from .. import recording
 from ..errors import ComponentError, ComponentStalledError, ToolFailedError
 from ..output import write_generated
 from ..runtime_stubs.lk_runtime.report import SUMMARY as SUMMARY_MARK
@@ -127,8 +128,7 @@ class Ros2Engine(Engine):
         built = self.build(spec, env=options.env)
         log_dir = self.workspace / "log" / "run"
         log_dir.mkdir(parents=True, exist_ok=True)
-        if options.record_path:
-            options.record_path.mkdir(parents=True, exist_ok=True)
+        recording.prepare(options.record_path)
         result = RunResult("ros2", record_dir=options.record_path, log_dir=log_dir, built=built)
         before = shm_files()
         processes: Dict[str, Process] = {}
@@ -145,6 +145,7 @@ class Ros2Engine(Engine):
                     parts = self._report(*processes.values()).profiles.values()
                     profile.conclude(self.out_dir, spec, self.name, parts, options.run_id, result)
         self._summarize(result, spec)
+        recording.finish(options.record_path, spec, options.iterations)
         return result
 
     def _run(self, spec, result, processes, options: LaunchOptions, live: Optional[LiveLog] = None) -> None:

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..runtime_stubs.lk_runtime.settings import Settings
 
 # Options every engine takes, and those only some do.
-COMMON = frozenset({"iterations", "duration", "realtime", "record_dir", "timeout", "profile"})
+COMMON = frozenset({"iterations", "duration", "realtime", "record_dir", "timeout", "profile", "logical_time"})
 EXTRA: Dict[str, FrozenSet[str]] = {
     "native": frozenset(),
     "dora": frozenset({"coordinator_addr", "local_cluster"}),
@@ -41,6 +41,7 @@ class LaunchOptions:
     env: Optional[Dict[str, str]] = None
     profile: bool = False
     run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    logical_time: bool = True  # False: messages in arrival order (bench/logical_time.py measures the cost)
 
     @classmethod
     def of(cls, engine: str, **kwargs) -> "LaunchOptions":
@@ -64,6 +65,13 @@ class LaunchOptions:
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                       or not math.isfinite(value) or value <= 0):
                 raise ConfigError(f"{name} must be a positive number of seconds. Received: {name}={value!r}")
+        record = self.record_path
+        if record is not None and str(record).endswith(".mcap") and record.is_dir():
+            raise ConfigError(f"--record {self.record_dir}: is a directory; an MCAP recording is a file "
+                              "(FILE.mcap). Name a file, or remove the directory.")
+        if record is not None and not str(record).endswith(".mcap") and record.exists() and not record.is_dir():
+            raise ConfigError(f"--record {self.record_dir}: is a file and not an MCAP recording. Record into "
+                              "FILE.mcap (payloads, opens in Foxglove) or into a directory (hashes).")
         if self.coordinator_addr and self.local_cluster:
             raise ConfigError("use either coordinator_addr (a running coordinator) or local_cluster, not both.")
 
@@ -74,7 +82,8 @@ class LaunchOptions:
     def settings(self) -> Settings:
         """What every Node's process is told about this run (``lk_runtime.settings``)."""
         record = self.record_path
-        return Settings(self.iterations, self.realtime, str(record) if record else None, self.run_id, self.profile)
+        return Settings(self.iterations, self.realtime, str(record) if record else None, self.run_id, self.profile,
+                        self.logical_time)
 
 
 @dataclass

@@ -7,6 +7,7 @@ the build already knew:
 * ``routes`` / ``exports`` / ``imports``: edges inside the Node, outputs that leave it, inputs fed from
   other Nodes;
 * ``messages``: the ROS message types (``pkg/msg/Name``) the Node's ports carry, from their annotations;
+* ``tick_hz``: the run's logical clock, the same in every Node (``lk_runtime.host``: times are ticks);
 * ``stand_ins``: modules its files import that no component of its machine uses (-> who does use them);
 * ``run``: the control plane of a run spread over several Nodes (``lk_runtime.ending``): every Node,
   the leader that decides when the run is over, the Nodes with clocks (sources or loop starters) and
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..runtime_stubs.lk_runtime import rosmsg
+from ..runtime_stubs.lk_runtime.host import tick_hz
 from . import machines
 
 
@@ -32,6 +34,7 @@ def component_entry(c) -> Dict[str, Any]:
         "outputs": [p.name for p in c.outputs],
         "rate_hz": c.rate_hz,
         "starts_loop": c.starts_loop,
+        **({"replay": c.replay} if c.replay else {}),
     }
 
 
@@ -54,6 +57,11 @@ def crossing(spec):
 def cross_edges(spec) -> List[List[str]]:
     """Edges between Nodes as ``[src node, output key, dst node, input key]``, in IR order."""
     return [[src, output_key(e.src, e.output), dst, input_key(e.dst, e.input)] for src, dst, e in crossing(spec)]
+
+
+def system_tick_hz(spec) -> int:
+    """Ticks per second of the run's logical clock: every source's and loop starter's period is whole ticks."""
+    return tick_hz(c.rate_hz for c in spec.components if c.is_source or c.starts_loop)
 
 
 def run_plan(spec) -> Dict[str, Any]:
@@ -140,6 +148,7 @@ def node_plan(spec, node: Optional[str] = None) -> Dict[str, Any]:
         "exports": [list(x) for x in sorted(exports)],
         "imports": imports,
         "messages": messages(spec, node),
+        "tick_hz": system_tick_hz(spec),
         # modules its files import that no component of its machine uses: stood in for (lk_runtime.stand_ins)
         "stand_ins": machines.stand_ins(spec, node) if node is not None else {},
         "run": run_plan(spec) if node is not None else None,

@@ -68,6 +68,7 @@ class ComponentSpec:
     forward_at: Optional[Location] = None
     config_fields: Tuple[FieldSpec, ...] = ()
     imports: Tuple[ImportSpec, ...] = ()
+    replay: str = ""  # ``lkbuild replay``: the recording part this component's outputs are played from
 
     @property
     def class_path(self) -> str:

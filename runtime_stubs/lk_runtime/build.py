@@ -90,9 +90,14 @@ def build_entry(plan: Dict[str, Any], entry: Dict[str, Any]):
     """One component of a plan; a failure is the component's, in phase ``__init__``.
 
     The plan's ``stand_ins`` (modules its files import that no component of the machine uses) are
-    stood in for first, so those files import where the modules are not installed.
+    stood in for first, so those files import where the modules are not installed. A replayed
+    component is not built: a ``record.Player`` sends what it recorded.
     """
     try:
+        if entry.get("replay"):
+            from .record import Player
+
+            return Player(entry["name"], entry["replay"])
         return build_component(entry, stand_ins.for_plan(plan))
     except Exception:
         raise ComponentFailure(entry["name"], entry.get("node") or plan.get("node", "local"),

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Optional
 
 from . import build, driver, ending, logs, profile, record, report
 from .errors import CodecError
-from .host import Host
+from .host import Host, plan_tick_hz
 from .settings import Settings
 
 SHARED_MEMORY_MIN = 4096  # dora moves payloads this large through shared memory
@@ -85,7 +85,7 @@ class NodeRunner(driver.Transport):
         self.name = plan.get("node", "local")
         self.settings = settings
         self.host = Host(plan, instances, send=self.send, record=record_to, strict=True,
-                         iterations=settings.iterations)
+                         iterations=settings.iterations, logical_time=settings.logical_time)
         self.outputs = {(c, o): oid for c, o, oid in wiring.get("outputs", ())}
         self.inputs = {iid: (c, p) for iid, c, p in wiring.get("inputs", ())}
         self.status_output = wiring.get("status_output")
@@ -228,7 +228,8 @@ def main(plan: Dict[str, Any], wiring: Dict[str, Any], node_factory: Callable = 
     recorder = runner = None
     try:
         settings = Settings.from_env(os.environ if environ is None else environ)
-        recorder = record.Recorder(settings.record_dir) if settings.record_dir else None
+        recorder = record.recorder(settings.record_dir, plan.get("node", "local"), plan_tick_hz(plan),
+                                   settings.realtime)
         instances = build.build_node(plan)
         logs.capture(plan, instances)  # what components print, prefixed node/component
         runner = (ProfiledRunner if settings.profile else NodeRunner)(plan, wiring, instances, settings, recorder)

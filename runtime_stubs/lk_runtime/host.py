@@ -12,30 +12,72 @@ same clock: the native engine in ``run``, a dora or ROS 2 adapter by asking ``ne
 firing is due, waiting for it (real time) or not (``--fast``), calling ``fire_next()``, and handing the
 Host what arrives from other Nodes (``receive`` then ``drain``). So the sources of one Node fire in
 exactly the same order on every engine.
+
+Logical time (docs/design.md, "Logical time"). Every message carries the logical time of the source
+firing (or loop step) that caused it, in integer ticks of the run's clock (``tick_hz``, shared by
+every Node: a common multiple of the rates, so firing n of a source is exactly ``n * period`` ticks).
+A component's outputs inherit the time of the message that made it fire; a loop starter's step n is at
+``n * period`` (a logical delay, which is what lets a loop span Nodes). A component with several inputs
+handles its messages in the order (time, input's position in ``forward()``) and handles one at time t
+only once no earlier message can still arrive on its other inputs: each input's watermark (a local
+upstream's own promise, or what the sending Node said last) must have passed t. Outputs leaving the
+Node travel as ``stamp`` frames (time, watermark); when a watermark rises without a message, the Host
+sends a frame with no value. So each component sees the same messages in the same order wherever the
+components are placed, on every engine.
 """
 from __future__ import annotations
 
 import heapq
 import time
 import traceback
-from collections import deque
-from typing import Any, Callable, Dict, List, Optional
+from fractions import Fraction
+from math import lcm
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import codec
+from . import codec, stamp
+from .record import Player
 from .errors import ComponentFailure
 
+NEVER = stamp.NEVER
 Send = Callable[[str, str, bytes], None]
 # What a component may raise that fails the run in its name: any exception, and sys.exit() too — a
 # component that would end its process has failed (Ctrl-C, KeyboardInterrupt, stays a stop request).
 COMPONENT_EXIT = (Exception, SystemExit)
-Record = Callable[[str, str, bytes], None]
+Record = Callable[[str, str, bytes, int], None]
+RATE_DENOMINATOR = 10 ** 6  # a rate is taken as the nearest fraction with at most this denominator
+
+
+def rate_fraction(rate_hz: float) -> Fraction:
+    return Fraction(rate_hz).limit_denominator(RATE_DENOMINATOR)
+
+
+MAX_TICK_HZ = 10 ** 9  # at most nanosecond ticks: a time must fit the stamp's 64 bits for centuries
+
+
+def tick_hz(rates) -> int:
+    """The run's clock: the least common multiple of the rates' numerators (1 with no rate), so every
+    firing falls on a whole tick; for rates whose multiple is larger than ``MAX_TICK_HZ`` (7.8737 and
+    52.39 Hz, say), nanoseconds, each period rounded down to whole ones (the same on every engine)."""
+    exact = lcm(1, *(rate_fraction(r).numerator for r in rates if r > 0))
+    return exact if exact <= MAX_TICK_HZ else MAX_TICK_HZ
+
+
+def plan_tick_hz(plan: Dict[str, Any]) -> int:
+    """The plan's clock (``lkbuild.graph.plan``); a plan made by hand gets one from its own rates."""
+    return int(plan.get("tick_hz") or tick_hz(e["rate_hz"] for e in plan["components"]))
+
+
+def period_ticks(rate_hz: float, ticks_per_s: int) -> int:
+    rate = rate_fraction(rate_hz)
+    return ticks_per_s * rate.denominator // rate.numerator
 
 
 class Slot:
     """One component's runtime state."""
 
     __slots__ = ("name", "obj", "forward", "inputs", "required", "outputs", "rate_hz", "is_source",
-                 "starts_loop", "latest", "fired", "routes", "exported", "set_up", "node", "machine")
+                 "starts_loop", "latest", "fired", "routes", "exported", "set_up", "node", "machine",
+                 "index", "period", "next_tick", "pending", "feeds", "position", "schedule", "played")
 
     def __init__(self, entry: Dict[str, Any], obj: Any, node: str = "local", machine: str = "local"):
         self.name = entry["name"]
@@ -56,6 +98,17 @@ class Slot:
         self.routes: Dict[str, List] = {name: [] for name in self.outputs}
         self.exported = set()
         self.set_up = False
+        self.index = 0
+        self.period = 1
+        self.next_tick = 0  # sources, loop starters, players: the time of their next output
+        self.pending: List = []  # (time, input position, seq, port, value), a heap
+        self.position = {name: i for i, name in enumerate(self.inputs)}
+        self.feeds: List = [None] * len(self.inputs)  # per input: the local Slot or remote key feeding it
+        # a replayed component: [(time, output, payload), ...] as recorded
+        self.schedule = obj.schedule if isinstance(obj, Player) else None
+        self.played = 0
+        if self.schedule is not None:
+            self.is_source = True
 
 
 class Host:
@@ -68,25 +121,45 @@ class Host:
         record: called with (component, output, payload) for every message sent.
         strict: pass every in-process message through the codec, as a remote hop would.
         iterations: how many times each source (and loop starter) fires; None: unbounded.
+        logical_time: False: a component handles messages as they come, waiting for no watermark
+            (only to measure what logical time costs: ``bench/logical_time.py``).
     """
 
     def __init__(self, plan: Dict[str, Any], instances: Dict[str, Any], *, send: Optional[Send] = None,
-                 record: Optional[Record] = None, strict: bool = True, iterations: Optional[int] = None):
+                 record: Optional[Record] = None, strict: bool = True, iterations: Optional[int] = None,
+                 logical_time: bool = True):
         self.node = plan.get("node", "local")
         self.machine = plan.get("machine") or "local"
         self.slots = [Slot(entry, instances[entry["name"]], self.node, self.machine)
                       for entry in plan["components"]]
         self.by_name = {s.name: s for s in self.slots}
+        self.tick_hz = plan_tick_hz(plan)
+        for i, slot in enumerate(self.slots):
+            slot.index = i
+            slot.period = period_ticks(slot.rate_hz, self.tick_hz) if slot.rate_hz > 0 else 1
         for src, output, dst, port in plan.get("routes", ()):
-            self.by_name[src].routes[output].append((self.by_name[dst], port))
+            target = self.by_name[dst]
+            self.by_name[src].routes[output].append((target, port))
+            target.feeds[target.position[port]] = self.by_name[src]
+        self.remote: Dict[Tuple[str, str], int] = {}  # (component, input) fed from another Node: its watermark
+        for _, _, dst, port in plan.get("imports", ()):
+            target = self.by_name.get(dst)
+            if target is not None and port in target.position:
+                target.feeds[target.position[port]] = (dst, port)
+                self.remote[(dst, port)] = 0
         for src, output in plan.get("exports", ()):
             self.by_name[src].exported.add(output)
+        # per exported output: the watermark last sent with it (a receiver starts at 0)
+        self.sent_watermark = {(s.name, o): 0 for s in self.slots for o in s.exported}
         self.send = send
         self.record = record
         self.strict = strict
         self.iterations = iterations
-        self.queue: deque = deque()
+        self.logical_time = logical_time
+        self.queued = 0
         self.messages = 0
+        self.now = 0  # the logical time (ticks) of what is firing
+        self._seq = 0
         self.clocked = any(s.is_source or s.starts_loop for s in self.slots)
         self._clock: List = []
 
@@ -113,57 +186,167 @@ class Host:
 
     def start_loops(self) -> None:
         """Send the initial outputs of every loop starter (none with ``iterations=0``: nothing runs)."""
+        for slot in self.slots:
+            if slot.starts_loop:
+                slot.next_tick = slot.period if not self.exhausted(slot) else NEVER
         if self.iterations == 0:
             return
         for slot in self.slots:
             if slot.starts_loop:
+                self.now = 0  # step 0
                 self._emit_result(slot, self._call(slot, "initial_outputs", slot.obj.initial_outputs))
 
     # -- events ---------------------------------------------------------------------------------------------
     def exhausted(self, slot: Slot) -> bool:
+        if slot.schedule is not None:
+            return slot.played >= len(slot.schedule)
         return self.iterations is not None and (slot.is_source or slot.starts_loop) and slot.fired >= self.iterations
 
     # -- the clock -------------------------------------------------------------------------------------------
     def start(self, deadline: Optional[float] = None) -> None:
         """Send the loop starters' initial outputs, deliver them, and start the source clock at t=0."""
         self.start_loops()
-        self.drain(deadline)
-        self._clock = [(0.0, i, 0, slot) for i, slot in enumerate(self.slots)
-                       if slot.is_source and not self.exhausted(slot)]
+        self._clock = []
+        for slot in self.slots:
+            if slot.is_source:
+                slot.next_tick = self._first_tick(slot)
+                if slot.next_tick != NEVER:
+                    self._clock.append((slot.next_tick, slot.index, slot))
         heapq.heapify(self._clock)
+        self.drain(deadline)
+
+    def _first_tick(self, slot: Slot) -> int:
+        if self.exhausted(slot):
+            return NEVER
+        return slot.schedule[0][0] if slot.schedule is not None else 0
 
     def next_due(self) -> Optional[float]:
         """When the next source firing is due, in seconds from the start; None when no source will fire again."""
-        return self._clock[0][0] if self._clock else None
+        return self._clock[0][0] / self.tick_hz if self._clock else None
 
     def fire_next(self, deadline: Optional[float] = None) -> None:
         """Fire the source that is due next, then deliver everything that firing caused."""
-        _, i, n, slot = heapq.heappop(self._clock)
-        self._fire(slot)
+        at, _, slot = heapq.heappop(self._clock)
+        self.now = at
+        if slot.schedule is not None:
+            self._play(slot, at)
+        else:
+            # The watermark its outputs carry is its next firing: known before this one runs.
+            slot.next_tick = NEVER if self.iterations is not None and slot.fired + 1 >= self.iterations \
+                else at + slot.period
+            self._fire(slot)
+        if slot.next_tick != NEVER:
+            heapq.heappush(self._clock, (slot.next_tick, slot.index, slot))
         self.drain(deadline)
-        if not self.exhausted(slot):
-            heapq.heappush(self._clock, ((n + 1) / slot.rate_hz, i, n + 1, slot))
 
-    def receive(self, dst: str, port: str, payload) -> None:
-        """A message from another Node: decode it and queue it for ``dst.port`` (call ``drain`` next)."""
-        self.queue.append((self.by_name[dst], port, codec.decode(payload)))
+    def _play(self, slot: Slot, at: int) -> None:
+        """A replayed component: send every output it recorded at time ``at``, as recorded."""
+        schedule = slot.schedule
+        due = []
+        while slot.played < len(schedule) and schedule[slot.played][0] == at:
+            due.append(schedule[slot.played])
+            slot.played += 1
+        slot.next_tick = schedule[slot.played][0] if slot.played < len(schedule) else NEVER
+        slot.fired += 1
+        for _, output, payload in due:
+            self._send_payload(slot, output, payload)
+
+    def receive(self, dst: str, port: str, frame) -> None:
+        """A frame from another Node (``stamp``): queue its value for ``dst.port`` (call ``drain`` next)."""
+        flags, at, watermark, payload = stamp.unpack(frame)
+        key = (dst, port)
+        if watermark > self.remote.get(key, 0):
+            self.remote[key] = watermark
+        if not flags & stamp.WATERMARK_ONLY:
+            self._queue(self.by_name[dst], port, at, codec.decode(payload))
+
+    def receive_unstamped(self, dst: str, port: str, payload) -> None:
+        """A value from a transport that carries no stamp (a typed ROS topic): at the input's watermark."""
+        self._queue(self.by_name[dst], port, self.remote.get((dst, port), 0), codec.decode(payload))
+
+    def _queue(self, slot: Slot, port: str, at: int, value) -> None:
+        self._seq += 1
+        self.queued += 1
+        heapq.heappush(slot.pending, (at, slot.position[port], self._seq, port, value))
 
     def drain(self, deadline: Optional[float] = None) -> None:
-        """Deliver queued messages, firing components, until nothing is left (or the deadline passes)."""
-        queue = self.queue
-        while queue:
-            if deadline is not None and time.monotonic() >= deadline:
-                queue.clear()
-                return
-            slot, port, value = queue.popleft()
-            latest = slot.latest
-            latest[port] = value
-            if slot.required.issubset(latest) and not (slot.starts_loop and self.exhausted(slot)):
-                self._fire(slot)
+        """Deliver queued messages in logical-time order, firing components, until none can be delivered.
+
+        A message waits while one of its component's other inputs may still bring an earlier one.
+        """
+        progressed = True
+        while progressed and self.queued:
+            progressed = False
+            for slot in self.slots:
+                pending = slot.pending
+                while pending:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        self._drop_pending()
+                        return
+                    at, position = pending[0][0], pending[0][1]
+                    if len(slot.feeds) > 1 and self.logical_time and not self._may_handle(slot, at, position):
+                        break
+                    _, _, _, port, value = heapq.heappop(pending)
+                    self.queued -= 1
+                    progressed = True
+                    slot.latest[port] = value
+                    if slot.required.issubset(slot.latest) and not (slot.starts_loop and self.exhausted(slot)):
+                        if slot.starts_loop:
+                            at = max(at, slot.next_tick)
+                            slot.next_tick = NEVER if self.iterations is not None and \
+                                slot.fired + 1 >= self.iterations else slot.next_tick + slot.period
+                        self.now = at
+                        self._fire(slot)
+        self._flush_watermarks()
+
+    def _drop_pending(self) -> None:
+        for slot in self.slots:
+            slot.pending.clear()
+        self.queued = 0
+
+    def _may_handle(self, slot: Slot, at: int, position: int) -> bool:
+        """Whether no input of ``slot`` can still bring a message before (``at``, ``position``)."""
+        for j, feed in enumerate(slot.feeds):
+            if j == position or feed is None:
+                continue
+            promise = self._promise_in(feed, set())
+            if promise < at or (j < position and promise == at):
+                return False
+        return True
+
+    def _promise_in(self, feed, visiting) -> int:
+        if feed.__class__ is tuple:
+            return self.remote[feed]
+        return self._promise_out(feed, visiting)
+
+    def _promise_out(self, slot: Slot, visiting) -> int:
+        """A time no later output of ``slot`` can be earlier than (its watermark)."""
+        if slot.is_source or slot.starts_loop:
+            return slot.next_tick
+        if slot.index in visiting:
+            return NEVER  # a loop with no loop starter in it brings nothing of its own
+        visiting.add(slot.index)
+        promise = slot.pending[0][0] if slot.pending else NEVER
+        for feed in slot.feeds:
+            if feed is not None:
+                promise = min(promise, self._promise_in(feed, visiting))
+        return promise
+
+    def _flush_watermarks(self) -> None:
+        """Tell other Nodes of every exported output's watermark that rose without a message."""
+        if self.send is None or not self.logical_time:
+            return
+        for key, last in self.sent_watermark.items():
+            if last == NEVER:
+                continue
+            watermark = self._promise_out(self.by_name[key[0]], set())
+            if watermark > last:
+                self.sent_watermark[key] = watermark
+                self.send(key[0], key[1], stamp.watermark_frame(watermark))
 
     def done(self) -> bool:
         """Nothing left to do on this host: every source and loop starter is exhausted, nothing queued."""
-        if self.queue or self._clock:
+        if self.queued or self._clock:
             return False
         return self.iterations is not None and all(self.exhausted(s) for s in self.slots
                                                    if s.is_source or s.starts_loop)
@@ -219,20 +402,22 @@ class Host:
                                f"ValueError: component '{slot.name}' {what}\n")
 
     def _emit(self, slot: Slot, output: str, value) -> None:
-        self.messages += 1
         routes = slot.routes[output]
         exported = output in slot.exported
         if self.strict and not exported and self.record is None:
             # Only in-process receivers: each gets what it would get from another process (codec.carry),
             # without making the bytes.
+            self.messages += 1
+            at = self.now
             try:
                 if not routes:
                     codec.carry(value)  # nobody listens, yet the value must be one that could travel
                 if type(value) in codec.SHARED:  # immutable: every receiver may have the value itself
-                    self.queue.extend([(dst, port, value) for dst, port in routes])
+                    for dst, port in routes:
+                        self._queue(dst, port, at, value)
                 else:
                     for dst, port in routes:
-                        self.queue.append((dst, port, codec.carry(value)))
+                        self._queue(dst, port, at, codec.carry(value))
             except codec.CodecError as exc:
                 raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
                                        f"CodecError: output '{output}': {exc}\n") from None
@@ -243,16 +428,23 @@ class Host:
             except codec.CodecError as exc:
                 raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
                                        f"CodecError: output '{output}': {exc}\n") from None
-            if self.record is not None:
-                self.record(slot.name, output, payload)
-            if exported and self.send is not None:
-                self.send(slot.name, output, payload)
-            if self.strict:
-                for dst, port in routes:
-                    self.queue.append((dst, port, codec.decode(payload)))
-                return
+            self._send_payload(slot, output, payload, value)
+            return
+        self.messages += 1
         for dst, port in routes:
-            self.queue.append((dst, port, value))
+            self._queue(dst, port, self.now, value)
+
+    def _send_payload(self, slot: Slot, output: str, payload, value=None) -> None:
+        self.messages += 1
+        at = self.now
+        if self.record is not None:
+            self.record(slot.name, output, payload, at)
+        if output in slot.exported and self.send is not None:
+            watermark = max(self._promise_out(slot, set()), at) if self.logical_time else at
+            self.sent_watermark[(slot.name, output)] = watermark
+            self.send(slot.name, output, stamp.pack(at, watermark, payload))
+        for dst, port in slot.routes[output]:
+            self._queue(dst, port, at, codec.decode(payload) if self.strict or value is None else value)
 
     # -- the in-process scheduler (native engine) -----------------------------------------------------------
     def run_with(self, body: Callable[[], None]) -> None:

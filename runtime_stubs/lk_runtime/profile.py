@@ -210,14 +210,14 @@ class Profiler:
             slot.forward = self._timed(slot)
         record = host.record
 
-        def counted(component: str, output: str, payload) -> None:
+        def counted(component: str, output: str, payload, tick: int = 0) -> None:
             counts = self.outputs.get((component, output))
             if counts is None:
                 counts = self.outputs[(component, output)] = [0, 0]
             counts[0] += 1
             counts[1] += len(payload)
             if record is not None:
-                record(component, output, payload)
+                record(component, output, payload, tick)
 
         host.record = counted
         return self

@@ -22,9 +22,9 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, driver, ending, logs, profile, record, report, rosmsg, ros2_wire
+from . import build, codec, driver, ending, logs, profile, record, report, rosmsg, ros2_wire, stamp
 from .errors import ComponentFailure
-from .host import Host
+from .host import Host, plan_tick_hz
 from .settings import Settings
 
 STATUS_PERIOD = 0.05     # s: the loop wakes at least this often (stop requests, the end of the run)
@@ -58,7 +58,7 @@ class NodeProcess(driver.Transport):
         self.ros = plan["ros2"]
         self.name = plan["node"]
         self.settings = settings
-        self.recorder = record.Recorder(settings.record_dir) if settings.record_dir else None
+        self.recorder = record.recorder(settings.record_dir, self.name, plan_tick_hz(plan), settings.realtime)
         run = plan.get("run") or {"nodes": [self.name], "leader": self.name, "clocked": [self.name], "edges": []}
         self.ending = ending.Ending(self.name, run, ending=settings.iterations is not None, run_id=settings.run_id)
         self.plane = self.ros.get("plane") or {"status_to": [], "status_from": [], "leader": None}
@@ -108,7 +108,7 @@ class NodeProcess(driver.Transport):
         instances = {entry["name"]: self._build(entry) for entry in self.plan["components"]}
         logs.capture(self.plan, instances)  # what components print, prefixed node/component
         self.host = Host(self.plan, instances, send=self._send, record=self.recorder, strict=True,
-                         iterations=self.settings.iterations)
+                         iterations=self.settings.iterations, logical_time=self.settings.logical_time)
         self._create_topics()
 
     def _drive(self) -> None:
@@ -274,20 +274,26 @@ class NodeProcess(driver.Transport):
         return all((self.ros["namespace"], sub["dst"]) in seen for sub in topic["subscribers"])
 
     # -- messages -----------------------------------------------------------------------------------------
-    def _send(self, component: str, output: str, payload: bytes) -> None:
+    def _send(self, component: str, output: str, frame: bytes) -> None:
         pub, topic, cls = self.publishers[(component, output)]
         kind = topic["kind"]
         if kind == "bytes":
-            pub.publish(self._frame(payload))  # already serialized: no per-byte work or copy
-        elif kind == "ros":
-            frame = codec.external_data(payload)
-            if frame is None or frame[0] != topic["type"]:
+            pub.publish(self._frame(frame))  # already serialized: no per-byte work or copy
+            self.ending.sent(f"{component}.{output}")
+            return
+        # A typed topic has no room for the stamp (``stamp``): its value goes alone, a watermark not at all.
+        flags, _, _, payload = stamp.unpack(frame)
+        if flags & stamp.WATERMARK_ONLY:
+            return
+        if kind == "ros":
+            external = codec.external_data(payload)
+            if external is None or external[0] != topic["type"]:
                 value = codec.decode(payload)
                 raise ComponentFailure(
                     component, self.name, self.plan.get("machine") or "local", "forward",
                     f"TypeError: output '{output}' is annotated {topic['type']} (a ROS message topic) but "
                     f"forward() returned {value!r:.200} (of type {type(value).__name__})\n")
-            pub.publish(bytes(frame[1]))  # the codec holds it as serialize_message made it
+            pub.publish(bytes(external[1]))  # the codec holds it as serialize_message made it
         else:
             msg = cls()
             msg.data = self._scalar(component, output, kind, codec.decode(payload))
@@ -313,11 +319,12 @@ class NodeProcess(driver.Transport):
     def _receiver(self, dst: str, port: str, key: str, kind: str, type_name: str):
         host, control = self.host, self.ending
         read = self._reader(key, kind, type_name)
+        receive = host.receive if kind == "bytes" else host.receive_unstamped
 
         def deliver(read, message) -> None:
             self.publish(control.received(key, time.monotonic()))  # before handling: see ending
             try:
-                host.receive(dst, port, read(message))
+                receive(dst, port, read(message))
             except codec.CodecError as exc:  # from a foreign publisher: drop it, keep running
                 self._log().error(f"dropped a message for {dst}.{port}: {exc}")
                 return

@@ -11,12 +11,12 @@ from typing import Any, Dict, List, Mapping, Optional
 
 ENV = "LK_RUN"
 FLAGS = (("--iterations", "iterations"), ("--record", "record_dir"), ("--realtime", "realtime"),
-         ("--run-id", "run_id"), ("--profile", "profile"))
+         ("--run-id", "run_id"), ("--profile", "profile"), ("--logical-time", "logical_time"))
 
 
 class Settings:
     def __init__(self, iterations: Optional[int] = None, realtime: bool = True, record_dir: Optional[str] = None,
-                 run_id: str = "", profile: bool = False):
+                 run_id: str = "", profile: bool = False, logical_time: bool = True):
         if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int)
                                        or iterations < 0):
             raise ValueError(f"iterations must be a whole number, 0 or more. Received: {iterations!r}")
@@ -27,10 +27,11 @@ class Settings:
         self.record_dir = record_dir or None
         self.run_id = run_id
         self.profile = bool(profile)
+        self.logical_time = bool(logical_time)  # False only to measure what logical time costs (bench/)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"iterations": self.iterations, "realtime": self.realtime, "record_dir": self.record_dir,
-                "run_id": self.run_id, "profile": self.profile}
+                "run_id": self.run_id, "profile": self.profile, "logical_time": self.logical_time}
 
     def to_env(self) -> Dict[str, str]:
         return {ENV: json.dumps(self.to_dict(), sort_keys=True)}
@@ -47,13 +48,14 @@ class Settings:
         if not isinstance(data, dict):
             raise ValueError(f"{ENV} must be a JSON object. Received: {text!r}")
         return cls(data.get("iterations"), data.get("realtime", True), data.get("record_dir"),
-                   data.get("run_id") or "", data.get("profile") is True)
+                   data.get("run_id") or "", data.get("profile") is True, data.get("logical_time", True) is not False)
 
     def to_args(self) -> Dict[str, str]:
         """The values of the executables' arguments (also the launch file's ``name:=value``)."""
         return {"iterations": "" if self.iterations is None else str(self.iterations),
                 "record_dir": self.record_dir or "", "realtime": "true" if self.realtime else "false",
-                "run_id": self.run_id, "profile": "true" if self.profile else "false"}
+                "run_id": self.run_id, "profile": "true" if self.profile else "false",
+                "logical_time": "true" if self.logical_time else "false"}
 
     @classmethod
     def from_args(cls, argv: List[str]) -> "Settings":
@@ -72,8 +74,9 @@ class Settings:
                 parser.error(f"--iterations must be a whole number. Received: {options.iterations!r}")
         realtime = _flag(parser, "--realtime", options.realtime, "true")
         profile = _flag(parser, "--profile", options.profile, "false")
+        logical_time = _flag(parser, "--logical-time", options.logical_time, "true")
         try:
-            return cls(iterations, realtime, options.record_dir, options.run_id, profile)
+            return cls(iterations, realtime, options.record_dir, options.run_id, profile, logical_time)
         except ValueError as exc:
             parser.error(str(exc))
 

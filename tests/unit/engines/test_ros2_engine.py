@@ -11,7 +11,7 @@ from lkbuild import Component, ComponentError, ConfigError, Node, System
 from lkbuild.engines import get_engine
 from lkbuild.engines.run import LaunchOptions
 from lkbuild.graph.plan import node_plan
-from lkbuild.runtime_stubs.lk_runtime import codec, ros2_node, ros2_wire, rosmsg
+from lkbuild.runtime_stubs.lk_runtime import codec, ros2_node, ros2_wire, rosmsg, stamp
 from lkbuild.runtime_stubs.lk_runtime.settings import Settings
 
 
@@ -94,10 +94,10 @@ def test_a_ros_typed_output_is_published_as_that_message_and_received_as_it():
     pose.position.x = 2.5
     sent = []
     proc, topic = pose_process(sent)
-    proc._send("planner", "out", codec.encode(pose))
+    proc._send("planner", "out", stamp.pack(0, 1, codec.encode(pose)))  # a typed topic carries no stamp
     assert deserialize_message(sent[0], Pose) == pose  # what a plain rclpy subscriber of Pose reads
     got = []
-    proc.host = SimpleNamespace(receive=lambda *args: got.append(args), drain=lambda: None)
+    proc.host = SimpleNamespace(receive_unstamped=lambda *args: got.append(args), receive=None, drain=lambda: None)
     proc._receiver("follower", "pose", "follower.pose", "ros", topic["type"])(sent[0])
     (dst, port, payload), = got
     assert (dst, port, codec.decode(payload)) == ("follower", "pose", pose)
@@ -108,14 +108,15 @@ def test_a_ros_typed_output_given_another_value_fails_the_component():
 
     proc, _ = pose_process([])
     with pytest.raises(ComponentFailure, match="annotated geometry_msgs/msg/Pose"):
-        proc._send("planner", "out", codec.encode({"x": 1.0}))
+        proc._send("planner", "out", stamp.pack(0, 0, codec.encode({"x": 1.0})))
 
 
 def test_a_malformed_ros_message_from_a_foreign_publisher_is_dropped():
     rosmsg.register(Pose)
     errors = []
     proc, topic = pose_process([])
-    proc.host = SimpleNamespace(receive=lambda dst, port, payload: codec.decode(payload), drain=lambda: None)
+    proc.host = SimpleNamespace(receive_unstamped=lambda dst, port, payload: codec.decode(payload), receive=None,
+                                drain=lambda: None)
     proc._log = lambda: SimpleNamespace(error=errors.append)
     proc._receiver("follower", "pose", "follower.pose", "ros", topic["type"])(b"\x00\x01\x00\x00\x01")
     assert "dropped a message for follower.pose" in errors[0]
@@ -133,14 +134,15 @@ def test_commands_are_the_installed_executables_with_the_launch_files_arguments(
     install = tmp_path.absolute() / "ros2/install/rig"
     assert commands["a"] == [
         str(install / "lib/rig/a"), "--iterations", "5", "--record", str((tmp_path / "rec").resolve()),
-        "--realtime", "false", "--run-id", "r7", "--profile", "false", "--ros-args", "-r", "__ns:=/rig",
+        "--realtime", "false", "--run-id", "r7", "--profile", "false", "--logical-time", "true", "--ros-args",
+        "-r", "__ns:=/rig",
         "--params-file", str(tmp_path.absolute() / "ros2/src/rig/config/params.yaml")]  # the latest compiled configs
     assert list(commands) == ["a", "b"]
 
 
 def test_unset_options_are_empty_launch_arguments():
     assert get_engine("ros2").launch_arguments() == {"iterations": "", "record_dir": "", "realtime": "true",
-                                                     "run_id": "", "profile": "false"}
+                                                     "run_id": "", "profile": "false", "logical_time": "true"}
 
 
 @pytest.mark.parametrize("options, message", [
@@ -227,7 +229,7 @@ def test_where_ros2_exists_the_system_launch_file_is_run_with_ros2_launch(tmp_pa
     run_id = next(a for a in result.commands["launch"] if a.startswith("run_id:=")).split(":=")[1]
     assert (tmp_path / "calls").read_text().splitlines() == [
         "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true", f"run_id:={run_id}",
-        "profile:=false", f"params_file:={engine.workspace / 'src/rig/config/params.yaml'}"]
+        "profile:=false", "logical_time:=true", f"params_file:={engine.workspace / 'src/rig/config/params.yaml'}"]
     assert list(result.commands) == ["launch"]
 
 

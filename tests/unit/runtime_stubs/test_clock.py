@@ -55,7 +55,7 @@ def instances(spec):
 def native_order(spec, iterations):
     sent = []
     host = Host(node_plan(spec), instances(spec), iterations=iterations,
-                record=lambda c, o, p: sent.append((c, bytes(p))))
+                record=lambda c, o, p, t=0: sent.append((c, bytes(p))))
     host.run(realtime=False)
     return sent
 
@@ -64,7 +64,7 @@ def dora_order(spec, iterations):
     sent = []
     node = spec.nodes[0].name
     runner = NodeRunner(node_plan(spec, node), node_wiring(spec, node), instances(spec),
-                        Settings(iterations, realtime=False), record_to=lambda c, o, p: sent.append((c, bytes(p))))
+                        Settings(iterations, realtime=False), record_to=lambda c, o, p, t=0: sent.append((c, bytes(p))))
     runner.host.run_with(lambda: runner.run(MockNode([])))
     return sent
 
@@ -92,7 +92,7 @@ def ros2_order(spec, iterations, realtime=False):
     plan = node_plan(spec, node)
     plan["ros2"] = interfaces.node_interfaces(spec, node, interfaces.topics(spec))
     proc = NodeProcess(plan, Settings(iterations, realtime=realtime))
-    proc.host = Host(plan, instances(spec), iterations=iterations, record=lambda c, o, p: sent.append((c, bytes(p))))
+    proc.host = Host(plan, instances(spec), iterations=iterations, record=lambda c, o, p, t=0: sent.append((c, bytes(p))))
     clock = Clock()
     proc.executor = FakeExecutor(clock)
     proc.host.run_with(lambda: driver.drive(proc.host, proc.ending, proc, realtime, clock=clock))

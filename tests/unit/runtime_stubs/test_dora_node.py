@@ -12,7 +12,7 @@ from dora.testing import MockNode
 from lkbuild import Component, Node, System
 from lkbuild.graph.plan import node_plan
 from lkbuild.generators.dora.dataflow import node_wiring
-from lkbuild.runtime_stubs.lk_runtime import codec, ending, report, settings
+from lkbuild.runtime_stubs.lk_runtime import codec, ending, report, settings, stamp
 from lkbuild.runtime_stubs.lk_runtime.dora_node import NodeRunner, main, payload_view
 from lkbuild.runtime_stubs.lk_runtime.errors import ComponentFailure
 from lkbuild.runtime_stubs.lk_runtime.settings import Settings
@@ -62,9 +62,15 @@ def system():
     return System(components=[ticker, doubler, shape], name="mock").spec()
 
 
-def arrow(value) -> pa.Array:
-    """A message as dora delivers it: the codec's bytes in a uint8 Arrow array."""
-    return pa.array(np.frombuffer(codec.encode(value), dtype=np.uint8))
+def arrow(value, at: int = 0) -> pa.Array:
+    """A message as dora delivers it: a stamped frame of the codec's bytes in a uint8 Arrow array."""
+    return pa.array(np.frombuffer(stamp.pack(at, at, codec.encode(value)), dtype=np.uint8))
+
+
+def values(frames) -> list:
+    """The values of the frames a Node sent (frames with only a watermark left out)."""
+    unpacked = [stamp.unpack(bytes(f)) for f in frames]
+    return [codec.decode(payload) for flags, _, _, payload in unpacked if not flags & stamp.WATERMARK_ONLY]
 
 
 def runner_for(node: str, iterations=None, spec=None) -> NodeRunner:
@@ -93,8 +99,10 @@ def test_a_source_sends_its_exported_output_as_codec_bytes_n_times_then_returns(
     runner = runner_for("a", iterations=5)
     node = MockNode([])                            # the stream ends: nothing more can be heard
     runner.run(node)
-    sent = [codec.decode(bytes(payload)) for payload in node.outputs["ticker.out"]]
-    assert sent == [1, 2, 3, 4, 5]
+    assert values(node.outputs["ticker.out"]) == [1, 2, 3, 4, 5]
+    times = [stamp.unpack(bytes(f))[1:3] for f in node.outputs["ticker.out"]]
+    tick = runner.host.tick_hz // 1000  # ticker fires at 1 kHz: each frame says when the next one comes
+    assert times == [(0, tick), (tick, 2 * tick), (2 * tick, 3 * tick), (3 * tick, 4 * tick), (4 * tick, stamp.NEVER)]
     assert runner.ending.sent_counts == {"ticker.out": 5}
 
 
@@ -112,7 +120,7 @@ def test_the_leader_ends_the_run_when_the_other_node_says_it_received_everything
 def test_a_received_array_is_a_view_of_the_arrow_buffer_not_a_copy():
     image = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
     value = arrow(image)
-    decoded = codec.decode(payload_view(value))
+    decoded = codec.decode(stamp.unpack(payload_view(value))[3])
     assert np.array_equal(decoded, image)
     assert np.shares_memory(decoded, np.frombuffer(value.buffers()[1], dtype=np.uint8))
     assert not decoded.flags.writeable

@@ -294,7 +294,7 @@ def _split_run_recording(style, sent):
     counter = Counter()
     split = Split(style=style)
     split(x=counter.out)
-    run(counter, split, iterations=1, record=lambda c, o, payload: sent.append((c, o, payload)))
+    run(counter, split, iterations=1, record=lambda c, o, payload, t=0: sent.append((c, o, payload)))
 
 
 # -- closed loops ----------------------------------------------------------------------------------------------
@@ -505,7 +505,7 @@ def test_every_sent_message_is_recorded_as_its_encoded_bytes():
     counter = Counter()
     sink = sink_of(counter)
     sent = []
-    run(counter, sink, iterations=2, record=lambda c, o, payload: sent.append((c, o, payload)))
+    run(counter, sink, iterations=2, record=lambda c, o, payload, t=0: sent.append((c, o, payload)))
     assert sent == [("counter", "out", codec.encode(1)), ("counter", "out", codec.encode(2))]
 
 
@@ -520,7 +520,7 @@ def test_exported_outputs_are_sent_and_imported_messages_are_received():
     spec = System(components=[counter, remote, local], name="t").spec()
     sent = []
     sender = Host(node_plan(spec, "here"), {"counter": counter, "local_sink": local},
-                  send=lambda c, o, p: sent.append((c, o, p)), iterations=2)
+                  send=lambda c, o, p, t=0: sent.append((c, o, p)), iterations=2)
     sender.run(realtime=False)
     assert [(c, o) for c, o, _ in sent] == [("counter", "out"), ("counter", "out")]
     assert local.seen == [1, 2]

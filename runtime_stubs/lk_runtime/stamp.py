@@ -1,0 +1,50 @@
+"""The header every message between Nodes carries: its logical time and its sender's watermark.
+
+A frame is ``HEADER`` (fixed size, little endian) followed by the codec's bytes of the value:
+
+* ``version`` (u8): ``VERSION``; a frame of another version is refused, never guessed at.
+* ``flags`` (u8): ``WATERMARK_ONLY`` when the frame carries no value, only a new watermark;
+  then 6 bytes of padding.
+* ``time`` (i64): the logical time of the message, in ticks of the run's clock (``tick_hz`` in the plan).
+* ``watermark`` (i64): every later message on this edge has a time of at least this many ticks
+  (``NEVER``: none will come).
+
+To add a field: append it to ``FIELDS`` and ``HEADER``, bump ``VERSION``, and accept the old version in
+``unpack`` for as long as old recordings or peers must be read.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Tuple
+
+from .errors import CodecError
+
+VERSION = 1
+FIELDS = ("version", "flags", "time", "watermark")
+HEADER = struct.Struct("<BB6xqq")  # 24 bytes: the payload after it stays 8-byte aligned (zero-copy arrays)
+SIZE = HEADER.size
+WATERMARK_ONLY = 1
+NEVER = (1 << 63) - 1
+
+
+def pack(time: int, watermark: int, payload: bytes = b"", flags: int = 0) -> bytes:
+    """A frame: the header, then ``payload`` (the codec's bytes)."""
+    return HEADER.pack(VERSION, flags, time, watermark) + payload
+
+
+def watermark_frame(watermark: int) -> bytes:
+    """A frame with no value: later messages on this edge have a time of at least ``watermark``."""
+    return HEADER.pack(VERSION, WATERMARK_ONLY, watermark, watermark)
+
+
+def unpack(frame) -> Tuple[int, int, int, memoryview]:
+    """``(flags, time, watermark, payload view)`` of a frame; raises CodecError for anything malformed."""
+    view = memoryview(frame)
+    if len(view) < SIZE:
+        raise CodecError(f"a message frame is {SIZE} bytes or more; received {len(view)}")
+    version, flags, time, watermark = HEADER.unpack_from(view)
+    if version != VERSION:
+        raise CodecError(f"message frame version {version}; this runtime reads version {VERSION}")
+    if time < 0 or watermark < time:
+        raise CodecError(f"message frame with time {time} and watermark {watermark}: not a valid stamp")
+    return flags, time, watermark, view[SIZE:]
