@@ -175,6 +175,8 @@ def warn_stand_ins(system: System, used: Dict[str, Set[str]], path: Path) -> Non
     project = Project([system.root, path.parent])
     readings = []
     for c in system.components:
+        if not isinstance(c, Component):
+            continue  # a DoraNode or RosTopic: no class of the user's to read
         file = class_file(type(c))
         found = describe(project, file, type(c).__qualname__, Path(system.root)) if file else None
         readings.append((c, found.imports if found else []))

@@ -58,14 +58,20 @@ class DoraEngine(Engine):
     def generate(self, spec, **options) -> Dict[str, bytes]:
         from ..generators import dora as generator
 
+        from .foreign_env import foreign_paths
+
         options.setdefault("root", str(self.dora_dir.resolve()))
         options.setdefault("python", os.path.abspath(sys.executable))
+        options.setdefault("foreign_paths", foreign_paths(spec, self.out_dir))
         return generator.generate(spec, options)
 
     # -- compile ----------------------------------------------------------------------------------------------
     def compile(self, system) -> Optional[Path]:
+        from .foreign_env import prepare
+
         spec = self.checked_spec(system)
         files = self.generate(spec)  # everything rendered before anything is written
+        prepare(spec, self.out_dir)  # the venvs of foreign nodes' packages (none are touched when they exist)
         write_system_json(self.out_dir, spec)
         write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH)
         return self.dora_dir / "dataflow.yaml"

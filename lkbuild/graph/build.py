@@ -26,7 +26,9 @@ def system_spec(system):
 
     nodes: Dict[str, object] = {}
     members: Dict[str, List[str]] = {}
-    for c in system.components:
+    components = [c for c in system.components if isinstance(c, Component)]
+    foreign = [c for c in system.components if not isinstance(c, Component)]
+    for c in components:
         node = c.node
         key = node.name if node is not None else LOCAL_NODE
         if node is not None and key in nodes and nodes[key] is not node:
@@ -36,6 +38,10 @@ def system_spec(system):
         nodes.setdefault(key, node)
         members.setdefault(key, []).append(c.name)
     node_specs, machine_specs = [], {}
+    for f in foreign:  # a foreign endpoint runs on its Node's machine, in a process of its own
+        machine = f.node.machine if f.node is not None else None
+        if machine is not None:
+            machine_specs.setdefault(machine.name, MachineSpec(**dataclasses.asdict(machine)))
     for key, node in nodes.items():
         machine = node.machine if node is not None else None
         if machine is not None:
@@ -53,11 +59,13 @@ def system_spec(system):
         ))
     edges = tuple(EdgeSpec(s.name, o, d.name, i) for s, o, d, i in system._edges())
     engines = {n.engine for n in node_specs if n.engine}
-    sources = _source_reader(system.root, system.components)
+    engines |= {f.node.engine for f in foreign if f.node is not None and f.node.engine}
+    sources = _source_reader(system.root, components)
     return SystemSpec(
         name=system.name,
         root=system.root,
-        components=tuple(component_spec(c, sources, system.root) for c in system.components),
+        components=tuple(component_spec(c, sources, system.root) for c in components),
+        foreign=tuple(foreign_spec(f) for f in foreign),
         edges=edges,
         nodes=tuple(node_specs),
         machines=tuple(sorted(machine_specs.values(), key=lambda m: m.name)),
@@ -194,4 +202,26 @@ def component_spec(c: Component, sources=None, root: Optional[str] = None):
         config=_jsonable(c.config) if c.config is not None else {},
         created_at=c._lk_created_at,
         **source,
+    )
+
+
+def foreign_spec(f):
+    """The IR of a foreign endpoint (``lkbuild.foreign``)."""
+    from . import ForeignSpec, PortSpec
+
+    node = f.node
+    return ForeignSpec(
+        name=f.name,
+        kind=f.kind,
+        inputs=tuple(PortSpec(n, required=False, format=fmt) for n, fmt in f._lk_formats_in.items()),
+        outputs=tuple(PortSpec(n, required=False, format=fmt) for n, fmt in f._lk_formats_out.items()),
+        node=node.name if node is not None else None,
+        machine=node.machine.name if node is not None and node.machine is not None else None,
+        path=f.path,
+        args=tuple(f.args),
+        env=dict(sorted(f.env.items())),
+        build=f.build,
+        package=f.package,
+        timers=dict(sorted(f.timers.items())),
+        created_at=f._lk_created_at,
     )

@@ -39,6 +39,7 @@ def problems(spec: SystemSpec) -> List[Problem]:
     if twice:
         spec = replace(spec, components=tuple(c for c in spec.components if c.name not in twice),
                        edges=tuple(e for e in spec.edges if e.src not in twice and e.dst not in twice))
+    _foreign(spec, found)
     _edges(spec, found, guessed)
     _placement(spec, found)
     _reachability(spec, found)
@@ -47,7 +48,7 @@ def problems(spec: SystemSpec) -> List[Problem]:
 
 def _at(spec: SystemSpec, component: str) -> Optional[Location]:
     try:
-        return spec.component(component).created_at
+        return spec.member(component).created_at
     except KeyError:
         return None
 
@@ -135,7 +136,7 @@ def _lengths(spec: SystemSpec, found: List[Problem]) -> None:
 def _edges(spec: SystemSpec, found: List[Problem], guessed=frozenset()) -> None:
     """Edges between real ports, inputs wired once, required inputs wired (``guessed``: wired from a
     component whose name is not unique, so not reported as unconnected)."""
-    names = {c.name: c for c in spec.components}
+    names = {**{f.name: f for f in spec.foreign}, **{c.name: c for c in spec.components}}
     wired = Counter()
     for e in spec.edges:
         src, dst = names.get(e.src), names.get(e.dst)
@@ -143,13 +144,20 @@ def _edges(spec: SystemSpec, found: List[Problem], guessed=frozenset()) -> None:
         if src is None:
             found.append(Problem(f"edge {e}: no component named '{e.src}' in the system.", "LK210", where))
         elif src.output(e.output) is None:
-            found.append(Problem(f"edge {e}: component '{e.src}' has no output '{e.output}' "
-                                 f"(outputs: {', '.join(p.name for p in src.outputs) or 'none'}).", "LK210", where))
+            declare = " Declare it in outputs={...}." if e.src not in _component_names(spec) else ""
+            found.append(Problem(f"edge {e}: {_what(spec, e.src)} '{e.src}' has no output '{e.output}' "
+                                 f"(outputs: {', '.join(p.name for p in src.outputs) or 'none'}).{declare}",
+                                 "LK210", where))
         if dst is None:
             found.append(Problem(f"edge {e}: no component named '{e.dst}' in the system.", "LK210", where))
         elif dst.input(e.input) is None:
-            found.append(Problem(f"edge {e}: component '{e.dst}' has no input '{e.input}' "
+            found.append(Problem(f"edge {e}: {_what(spec, e.dst)} '{e.dst}' has no input '{e.input}' "
                                  f"(inputs: {', '.join(p.name for p in dst.inputs) or 'none'}).", "LK210", where))
+        if (src is not None and dst is not None and e.src not in _component_names(spec)
+                and e.dst not in _component_names(spec)):
+            found.append(Problem(f"edge {e} joins two foreign endpoints; lkbuild wires foreign endpoints to "
+                                 "its components only. Connect them in their own configuration, or put a "
+                                 "component between them.", "LK276", where))
         if src is not None and dst is not None and src.output(e.output) and dst.input(e.input):
             wired[(e.dst, e.input)] += 1
             _types(spec, e, src.output(e.output).annotation, dst.input(e.input).annotation, found)
@@ -165,6 +173,40 @@ def _edges(spec: SystemSpec, found: List[Problem], guessed=frozenset()) -> None:
                     f"required input '{c.name}.{port.name}' is not connected. Wire it "
                     f"({c.name}(... {port.name}=<component>.out) or system.connect(src, {c.name}.inputs.{port.name})) "
                     f"or give the parameter a default in forward().", "LK211", c.created_at))
+
+
+def _component_names(spec: SystemSpec) -> set:
+    return {c.name for c in spec.components}
+
+
+FOREIGN_KINDS = {"dora": "DoraNode", "ros_topic": "RosTopic"}
+
+
+def _what(spec: SystemSpec, name: str) -> str:
+    member = spec.member(name)
+    return FOREIGN_KINDS.get(getattr(member, "kind", ""), "component")
+
+
+def _foreign(spec: SystemSpec, found: List[Problem]) -> None:
+    """Names and formats of foreign endpoints (their arguments were checked when they were built)."""
+    from ..runtime_stubs.lk_runtime.boundary import INPUT_FORMATS, OUTPUT_FORMATS
+
+    taken = Counter([c.name for c in spec.components] + [f.name for f in spec.foreign])
+    for f in spec.foreign:
+        what = FOREIGN_KINDS.get(f.kind, f.kind)
+        if not NAME.match(f.name):
+            found.append(Problem(f"{what} name '{f.name}' is not valid (it becomes a dora node id): use letters, "
+                                 "digits and '_', starting with a letter.", "LK201", f.created_at))
+        if taken[f.name] > 1:
+            found.append(Problem(f"{what} '{f.name}' has the name of another member of the system; names must be "
+                                 "unique.", "LK203", f.created_at))
+        for port, allowed in [(p, INPUT_FORMATS) for p in f.inputs] + [(p, OUTPUT_FORMATS) for p in f.outputs]:
+            if not NAME.match(port.name):
+                found.append(Problem(f"{what} '{f.name}': port name '{port.name}' is not valid; use letters, "
+                                     "digits and '_', starting with a letter.", "LK201", f.created_at))
+            if port.format not in allowed:
+                found.append(Problem(f"{what} '{f.name}' port '{port.name}': unknown format {port.format!r}; use "
+                                     f"one of {', '.join(allowed)}.", "LK275", f.created_at))
 
 
 def _simple_type(annotation):
@@ -222,15 +264,16 @@ def _placement(spec: SystemSpec, found: List[Problem]) -> None:
 
 def _reachability(spec: SystemSpec, found: List[str]) -> None:
     """Which components can ever fire; a component in a loop that can never start is an error."""
-    by_name = {c.name: c for c in spec.components}
+    by_name = {**{f.name: f for f in spec.foreign}, **{c.name: c for c in spec.components}}
     # Only edges between real ports count: a broken edge is already reported and must not make a loop.
     valid = [e for e in spec.edges if e.src in by_name and e.dst in by_name
              and by_name[e.src].output(e.output) is not None and by_name[e.dst].input(e.input) is not None]
-    into = {c.name: {} for c in spec.components}
+    into = {c.name: {} for c in (*spec.components, *spec.foreign)}
     for e in valid:
         into[e.dst][e.input] = e.src
-    has_value = {c.name for c in spec.components if c.is_source or c.starts_loop}
-    can_fire = {c.name for c in spec.components if c.is_source}
+    # A foreign endpoint sends on its own terms: what it feeds is taken as fed.
+    has_value = {c.name for c in spec.components if c.is_source or c.starts_loop} | {f.name for f in spec.foreign}
+    can_fire = {c.name for c in spec.components if c.is_source} | {f.name for f in spec.foreign}
     changed = True
     while changed:
         changed = False
@@ -272,7 +315,7 @@ def _reachability(spec: SystemSpec, found: List[str]) -> None:
 
 
 def _in_cycles(spec: SystemSpec, edges) -> set:
-    succ = {c.name: set() for c in spec.components}
+    succ = {c.name: set() for c in (*spec.components, *spec.foreign)}
     for e in edges:
         succ[e.src].add(e.dst)
 
@@ -289,3 +332,22 @@ def _in_cycles(spec: SystemSpec, edges) -> set:
         return False
 
     return {name for name in succ if reaches(name, name)}
+
+
+# Which foreign endpoints each engine serves (``lkbuild.foreign``); any other is refused before a start.
+SERVES = {"native": (), "dora": ("dora",), "ros2": ()}
+
+
+def foreign_on_engine(spec: SystemSpec, engine: str) -> List[Problem]:
+    """A foreign endpoint that ``engine`` cannot serve, named with the engine that runs it."""
+    found = []
+    for f in spec.foreign:
+        if f.kind in SERVES.get(engine, ()):
+            continue
+        runs = [name for name, kinds in SERVES.items() if f.kind in kinds]
+        what = FOREIGN_KINDS.get(f.kind, f.kind)
+        found.append(Problem(
+            f"{what} '{f.name}' cannot run on the {engine} engine: a {what} runs on the "
+            f"{' or '.join(runs) or 'no'} engine. Launch with --engine {runs[0] if runs else '...'}, or remove it "
+            f"from the system for {engine} runs.", "LK277", f.created_at))
+    return found

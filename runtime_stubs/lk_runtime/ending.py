@@ -26,6 +26,11 @@ system) and to the Nodes that send to it, never to every Node; decisions go from
 * A Node that fails says so (``failure``); the Nodes that hear it stop, the leader tells every other one.
   A control-plane peer that goes away (its process ended or failed) ends the run here too.
 * Statuses and decisions carry the run's id: a message of another run (or any other process) is ignored.
+* Foreign endpoints (``DoraNode``) do not speak this protocol; what they send is seen only as it arrives
+  (``run["feeds"]``). An input fed by a *foreign source* (a foreign node no component feeds) counts as a
+  clock of its Node until it closes: the foreign node ended. An input fed by a *relay* (a foreign node
+  that components feed) is settled once nothing arrived on it for ``RELAY_QUIET_S`` since the later of its
+  last message and the ``drain`` decision. A Node is idle only when its foreign inputs are settled.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ ACK_EVERY = 50        # a receiver reports its counts after this many messages
 STATUS_QUIET_S = 0.005  # a Node reports idle after this long without events ...
 MAX_QUIET_S = 0.2       # ... doubled each time it turns out busy again right after, up to this
 LOSS_GRACE_S = 3.0    # all idle, counts unequal, nothing changing this long: the messages were lost
+RELAY_QUIET_S = 0.5   # a foreign relay that sent nothing this long after the drain has nothing more to send
 
 
 class Decision:
@@ -89,6 +95,10 @@ class Ending:
         self.stable: Optional[tuple] = None  # (snapshot, since) while all are idle with counts unequal
         self.failed_peer: Optional[str] = None
         self.quiet = STATUS_QUIET_S
+        self.feeds = {key: kind for node_, key, kind in run.get("feeds", ()) if node_ == node}
+        self.feeds_closed: set = set()
+        self.feed_at: Dict[str, float] = {}
+        self.drained_at: Optional[float] = None
 
     # -- what happens -------------------------------------------------------------------------------------
     def sent(self, key: str) -> None:
@@ -102,6 +112,8 @@ class Ending:
         """
         self.received_counts[key] = self.received_counts.get(key, 0) + 1
         self.last_event = now
+        if key in self.feeds:
+            self.feed_at[key] = now
         self.unreported += 1
         if self.published is not None and self.published[0]:
             self.quiet = min(2 * self.quiet, MAX_QUIET_S)  # it said idle too soon: wait longer next time
@@ -132,9 +144,29 @@ class Ending:
         self.last_event = now
         if control.get("drain"):
             self.drained = True
+            self.drained_at = now
         if control.get("done"):
             self.done = True
             self.lost = dict(control.get("lost") or {})
+
+    def on_feed_closed(self, key: str) -> None:
+        """An input fed by a foreign endpoint closed: that endpoint has ended."""
+        if key in self.feeds:
+            self.feeds_closed.add(key)
+
+    def settled(self, now: float) -> tuple:
+        """(whether every foreign input is settled, seconds until the next one may settle or None)."""
+        wait = None
+        for key, kind in self.feeds.items():
+            if key in self.feeds_closed:
+                continue
+            if kind == "source" or self.drained_at is None:
+                return False, None
+            quiet = now - max(self.feed_at.get(key, 0.0), self.drained_at)
+            if quiet < RELAY_QUIET_S:
+                left = RELAY_QUIET_S - quiet
+                wait = left if wait is None else max(wait, left)
+        return wait is None, wait
 
     def failure(self) -> tuple:
         """(status, decision) to send when this Node fails, so that every other Node stops too."""
@@ -179,6 +211,11 @@ class Ending:
         if not self.ending:
             return Decision()
         decision = Decision()
+        if self.feeds:
+            settled, decision.wait = self.settled(now)
+            idle = idle and settled
+            if not idle and self.published is not None and self.published[0]:
+                decision.status = self._publish(False)  # a relay may still send: not idle after all
         current = self._snapshot(idle)
         if idle and current != self.published and (self.node in self.clocked or self.drained):
             quiet = now - self.last_event
@@ -204,6 +241,7 @@ class Ending:
         if not self.drained:
             if all(statuses.get(n, {}).get("idle") for n in self.clocked):
                 self.drained = True
+                self.drained_at = now
                 decision.control = self._control(drain=True)
             return
         if not all(statuses.get(n, {}).get("idle") for n in self.nodes):

@@ -148,6 +148,10 @@ class Host:
         """A message from another Node: decode it and queue it for ``dst.port`` (call ``drain`` next)."""
         self.queue.append((self.by_name[dst], port, codec.decode(payload)))
 
+    def deliver(self, dst: str, port: str, value) -> None:
+        """A value from a foreign endpoint, already in the component's form: queue it (call ``drain`` next)."""
+        self.queue.append((self.by_name[dst], port, value))
+
     def drain(self, deadline: Optional[float] = None) -> None:
         """Deliver queued messages, firing components, until nothing is left (or the deadline passes)."""
         queue = self.queue
