@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Optional, Set, Tuple
 
+from .component import Component
 from . import system as system_module
 from .errors import ConfigError, InspectError, Location, LkbuildError, UserError
 from .system import System

@@ -78,6 +78,20 @@ def boundary_wiring(spec, node: str) -> Dict[str, List[List[str]]]:
     return {"boundary_outputs": [outputs[k] for k in sorted(outputs)], "boundary_inputs": inputs}
 
 
+def boundary_counters(spec) -> List[List[str]]:
+    """``[edge label, node, "sent" | "received", count key]`` of every edge with a foreign node: where the
+    lkbuild side counts it (``ending.Ending`` counts by dora id, reported in each Node's summary)."""
+    node_of = {c.name: c.node for c in spec.components}
+    out = []
+    for e in boundary(spec):
+        if e.src in node_of:
+            key = boundary_output(e.src, e.output, spec.member(e.dst).input(e.input).format)
+            out.append([str(e), node_of[e.src], "sent", key])
+        elif e.dst in node_of:
+            out.append([str(e), node_of[e.dst], "received", input_key(e.dst, e.input)])
+    return out
+
+
 def node_wiring(spec, node: str) -> Dict[str, Any]:
     """The dora ids of one Node's adapter: its data outputs and inputs, foreign edges, its control plane."""
     edges = cross_edges(spec)

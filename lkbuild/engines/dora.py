@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import LkbuildError, ToolError, ToolFailedError
-from ..output import write_generated, write_tree
+from ..output import claim_build_dir, write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
+from ..generators.dora.dataflow import TIMERS_PREFIX, boundary_counters
 from ..graph.plan import run_plan
 from ..tools import stop_all, tail, wait_until
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
@@ -71,7 +72,9 @@ class DoraEngine(Engine):
 
         spec = self.checked_spec(system)
         files = self.generate(spec)  # everything rendered before anything is written
-        prepare(spec, self.out_dir)  # the venvs of foreign nodes' packages (none are touched when they exist)
+        if spec.foreign:
+            claim_build_dir(self.out_dir, os.getcwd(), spec)
+            prepare(spec, self.out_dir)  # the venv of foreign nodes' packages (kept when it exists)
         write_system_json(self.out_dir, spec)
         write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH)
         return self.dora_dir / "dataflow.yaml"
@@ -224,6 +227,7 @@ class DoraEngine(Engine):
         if run is not None:
             result.fired = found.fired(c.name for c in run.spec.components)
             result.lost = {**found.undelivered(run_plan(run.spec)["edges"]), **found.lost}
+            result.boundary = found.at_boundary(boundary_counters(run.spec))
         else:
             result.fired = found.fired(sorted({k for s in found.summaries.values() for k in s.get("fired", {})}))
             result.lost = dict(found.lost)
@@ -266,6 +270,13 @@ class DoraEngine(Engine):
         output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
         code = outcome.code if outcome.code is not None else -1
         ended = failed_nodes(lines)
+        foreign = {f.name: f for f in run.spec.foreign} if run is not None else {}
+        gone = sorted(n for n in ended if n in foreign or n.startswith(TIMERS_PREFIX))
+        if gone:
+            # A foreign node speaks no lkbuild report: its own output says why it ended.
+            raise ToolFailedError(cmd, outcome.code if outcome.code is not None else -1, tail(output), "".join(
+                f"foreign dora node '{n}' ({foreign[n].path if n in foreign else 'timers'}) {ended[n]}. "
+                for n in gone) + f"See {result.log_file}.")
         if ended and run is not None:
             # A node that ended without a report of its own was ended from outside (killed, out of memory).
             raise ToolFailedError(cmd, code, tail(output), "".join(

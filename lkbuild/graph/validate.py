@@ -251,6 +251,13 @@ def _placement(spec: SystemSpec, found: List[Problem]) -> None:
                 f"{who} run on no machine while other nodes are placed on "
                 f"{', '.join(sorted({p.machine for p in placed}))}. "
                 + ("Give them a Node with a machine." if n.implicit else "Give it machine=... ."), "LK232", where))
+    if placed:
+        for f in spec.foreign:
+            if not f.machine:
+                found.append(Problem(
+                    f"{FOREIGN_KINDS.get(f.kind, f.kind)} '{f.name}' runs on no machine while the nodes are placed on "
+                    f"{', '.join(sorted({p.machine for p in placed}))}. Give it node=<a Node with a machine>.",
+                    "LK232", f.created_at))
     known = {m.name for m in spec.machines}
     for n in placed:
         if n.machine not in known:

@@ -30,7 +30,8 @@ system) and to the Nodes that send to it, never to every Node; decisions go from
   (``run["feeds"]``). An input fed by a *foreign source* (a foreign node no component feeds) counts as a
   clock of its Node until it closes: the foreign node ended. An input fed by a *relay* (a foreign node
   that components feed) is settled once nothing arrived on it for ``RELAY_QUIET_S`` since the later of its
-  last message and the ``drain`` decision. A Node is idle only when its foreign inputs are settled.
+  last message and the ``drain`` decision (a Node that said idle before the drain says busy again until
+  then). A Node is idle only when its foreign inputs are settled.
 """
 from __future__ import annotations
 
@@ -160,9 +161,9 @@ class Ending:
         for key, kind in self.feeds.items():
             if key in self.feeds_closed:
                 continue
-            if kind == "source" or self.drained_at is None:
+            if kind == "source":
                 return False, None
-            quiet = now - max(self.feed_at.get(key, 0.0), self.drained_at)
+            quiet = now - max(self.feed_at.get(key, 0.0), self.drained_at or 0.0)
             if quiet < RELAY_QUIET_S:
                 left = RELAY_QUIET_S - quiet
                 wait = left if wait is None else max(wait, left)
