@@ -361,7 +361,32 @@ ENGINE_SPECIFIC = [
          says="255"),
 ]
 
-CASES = OPTIONS + PYPROJECT + NODES + COMPONENTS + QUEUE_CASES + WIRING + SOURCES + ENGINE_SPECIFIC
+FOREIGN_HEAD = "from lkbuild import DoraNode\nsink = Sink()\n"
+ECHO = "DoraNode('echo', path='dora-echo', package='dora-echo==0.5.0', inputs=['x'], outputs={'x': 'array'})"
+ON_DORA = COMMANDS[:2] + (("compile", "robot.py", "-e", "dora"),)
+FOREIGN = [
+    *each_command("foreign-unknown-format", FOREIGN_HEAD + "echo = DoraNode('echo', path='dora-echo', "
+                  "outputs={'x': 'jpeg'})  # <-\nsink(x=echo.outputs.x)\n"
+                  "system = System(components=[echo, sink], name='demo')\n", says="'jpeg'", commands=ON_DORA),
+    *each_command("foreign-undeclared-output", FOREIGN_HEAD + f"echo = {ECHO}\n"
+                  "sink(x=echo.outputs.y)  # <-\nsystem = System(components=[echo, sink], name='demo')\n",
+                  says="no output named 'y'", commands=ON_DORA),
+    *each_command("foreign-undeclared-input", FOREIGN_HEAD + f"source = Source()\necho = {ECHO}\n"
+                  "echo(y=source.out)  # <-\nsystem = System(components=[source, echo, sink], name='demo')\n",
+                  says="no input named 'y'", commands=ON_DORA),
+    *each_command("foreign-bad-timer", FOREIGN_HEAD + "cam = DoraNode('cam', path='cam', timers={'tick': 0}, "
+                  "outputs=['image'])  # <-\nsink(x=cam.outputs.image)\n"
+                  "system = System(components=[cam, sink], name='demo')\n", says="timer 'tick'", commands=ON_DORA),
+    *each_command("foreign-on-native", FOREIGN_HEAD + f"echo = {ECHO}  # <-\n"
+                  "sink(x=echo.outputs.x)\nsystem = System(components=[echo, sink], name='demo')\n",
+                  says="runs on the dora engine", commands=(("check", "robot.py", "-e", "native"), *COMMANDS[1:],
+                                                           ("compile", "robot.py", "-e", "ros2"))),
+    *each_command("foreign-to-foreign", FOREIGN_HEAD + f"a = {ECHO}\nb = {ECHO.replace('echo', 'echo2', 1)}  # <-\n"
+                  "b(x=a.outputs.x)\nsink(x=b.outputs.x)\nsystem = System(components=[a, b, sink], name='demo')\n",
+                  says="two foreign endpoints", commands=(("compile", "robot.py", "-e", "dora"),)),
+]
+
+CASES = FOREIGN + OPTIONS + PYPROJECT + NODES + COMPONENTS + QUEUE_CASES + WIRING + SOURCES + ENGINE_SPECIFIC
 
 # The commands that only read the system refuse what cannot even be built, at the same line.
 READERS = (("inspect", "robot.py"), ("inspect", "robot.py", "--format", "text"), ("graph", "robot.py"),
