@@ -201,3 +201,112 @@ class DoraNode(ForeignEndpoint):
 
 def is_foreign(member) -> bool:
     return isinstance(member, ForeignEndpoint)
+
+
+# -- ROS 2 topics ---------------------------------------------------------------------------------------------
+RELIABILITY = ("reliable", "best_effort", "system_default")
+DURABILITY = ("volatile", "transient_local", "system_default")
+HISTORY = ("keep_last", "keep_all", "system_default")
+# The presets rclpy names (rclpy.qos.qos_profile_*), written out.
+QOS_PRESETS: Dict[str, Dict[str, Any]] = {
+    "default": {"reliability": "reliable", "durability": "volatile", "history": "keep_last", "depth": 10},
+    "sensor_data": {"reliability": "best_effort", "durability": "volatile", "history": "keep_last", "depth": 5},
+    "system_default": {"reliability": "system_default", "durability": "system_default",
+                       "history": "system_default", "depth": 0},
+    "services_default": {"reliability": "reliable", "durability": "volatile", "history": "keep_last", "depth": 10},
+    "parameters": {"reliability": "reliable", "durability": "volatile", "history": "keep_last", "depth": 1000},
+    "parameter_events": {"reliability": "reliable", "durability": "volatile", "history": "keep_last",
+                         "depth": 1000},
+    "latched": {"reliability": "reliable", "durability": "transient_local", "history": "keep_last", "depth": 1},
+}
+ROS_FORMATS = ("message", "image")
+MESSAGE_TYPE = re.compile(r"^([a-z][a-z0-9_]*)/msg/([A-Z][A-Za-z0-9]*)$")
+
+
+def resolve_qos(qos, owner: str, where) -> Dict[str, Any]:
+    """A preset name, or a dict of reliability/durability/history/depth (optionally on a ``preset``)."""
+    if qos is None:
+        qos = "default"
+    if isinstance(qos, str):
+        qos = {"preset": qos}
+    if not isinstance(qos, Mapping):
+        raise GraphError(f"RosTopic '{owner}': qos must be a preset name ({', '.join(QOS_PRESETS)}) or a dict of "
+                         f"reliability, durability, history, depth. Received: qos={qos!r}", where, code="LK275")
+    fields = dict(qos)
+    preset = fields.pop("preset", "default")
+    if preset not in QOS_PRESETS:
+        raise GraphError(f"RosTopic '{owner}': unknown QoS preset {preset!r}; use one of {', '.join(QOS_PRESETS)}.",
+                         where, code="LK275")
+    out = dict(QOS_PRESETS[preset])
+    for key, value in fields.items():
+        allowed = {"reliability": RELIABILITY, "durability": DURABILITY, "history": HISTORY}.get(key)
+        if key == "depth":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise GraphError(f"RosTopic '{owner}': QoS depth must be a whole number. Received: {value!r}",
+                                 where, code="LK275")
+        elif allowed is None:
+            raise GraphError(f"RosTopic '{owner}': unknown QoS field {key!r}; use preset, reliability, durability, "
+                             "history and depth.", where, code="LK275")
+        elif value not in allowed:
+            raise GraphError(f"RosTopic '{owner}': QoS {key} {value!r} is not one of {', '.join(allowed)}.", where,
+                             code="LK275")
+        out[key] = value
+    return out
+
+
+def _member_name(topic: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", topic).strip("_")
+    return name if name[:1].isalpha() else f"topic_{name}"
+
+
+class RosTopic(ForeignEndpoint):
+    """An existing ROS 2 topic: components subscribe to it (``.out``) or publish on it (``.input``).
+
+    Args:
+        topic: the topic's name (``/scan``; a relative name is under the system's namespace). ``--ros-args
+            -r`` remapping applies to it as to any topic.
+        type: its message type, ``pkg/msg/Name`` (``sensor_msgs/msg/LaserScan``). Components get and
+            return instances of that message class.
+        qos: a preset (``default``, ``sensor_data``, ``system_default``, ``services_default``,
+            ``parameters``, ``parameter_events``, ``latched``) or a dict of ``reliability``,
+            ``durability``, ``history``, ``depth`` (with an optional ``preset`` they refine).
+        format: ``message`` (the ROS message itself) or ``image``: a ``sensor_msgs/msg/Image`` topic whose
+            messages arrive in components as ``(H, W, C)`` numpy arrays and are made from them.
+        name: its name in the graph (default: from the topic, ``/camera/image_raw`` -> ``camera_image_raw``).
+
+    Example:
+        >>> scan = RosTopic("/scan", "sensor_msgs/msg/LaserScan", qos="sensor_data")    # doctest: +SKIP
+        >>> cmd_vel = RosTopic("/cmd_vel", "geometry_msgs/msg/Twist")                   # doctest: +SKIP
+        >>> cmd_vel(msg=controller(scan=scan.out))                                      # doctest: +SKIP
+    """
+
+    kind = "ros_topic"
+
+    def __init__(self, topic: str, type: str, qos=None, *, format: str = "message", name: Optional[str] = None,
+                 node: Optional[Node] = None):
+        where = user_location()
+        if not isinstance(topic, str) or not topic:
+            raise GraphError(f"RosTopic: the topic must be a name such as '/scan'. Received: {topic!r}", where,
+                             code="LK275")
+        owner = name or _member_name(topic)
+        if not isinstance(type, str) or not MESSAGE_TYPE.match(type):
+            raise GraphError(f"RosTopic '{topic}': the message type must read pkg/msg/Name, e.g. "
+                             f"'sensor_msgs/msg/LaserScan'. Received: type={type!r}", where, code="LK275")
+        if format not in ROS_FORMATS:
+            raise GraphError(f"RosTopic '{topic}': unknown format {format!r}; use one of {', '.join(ROS_FORMATS)}.",
+                             where, code="LK275")
+        if format == "image" and type != "sensor_msgs/msg/Image":
+            raise GraphError(f"RosTopic '{topic}': format 'image' needs type 'sensor_msgs/msg/Image'; this topic "
+                             f"carries {type}.", where, code="LK275")
+        self.topic = topic
+        self.msg_type = type
+        self.qos = resolve_qos(qos, topic, where)
+        self.format = format
+        package, _, cls = type.split("/")
+        self.annotation = "numpy.ndarray" if format == "image" else f"{package}.msg.{cls}"
+        super().__init__(owner, {"msg": format}, {"out": format}, node, where)
+
+    @property
+    def input(self) -> InputPort:
+        """The handle to publish on the topic: ``system.connect(controller.out, cmd_vel.input)``."""
+        return self.inputs["msg"]

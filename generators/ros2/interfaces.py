@@ -34,7 +34,11 @@ def topics(spec) -> List[Dict[str, Any]]:
     """One topic per output that feeds a component on another Node, in a stable order."""
     node_of = {c.name: c.node for c in spec.components}
     found: Dict[tuple, Dict[str, Any]] = {}
+    foreign = {f.name: f for f in spec.foreign if f.kind == "ros_topic"}
     for e in spec.edges:
+        if e.src in foreign or e.dst in foreign:
+            _foreign_topic(spec, e, foreign, node_of, found)
+            continue
         if node_of.get(e.src) == node_of.get(e.dst):
             continue
         src = spec.component(e.src)
@@ -60,7 +64,38 @@ def topics(spec) -> List[Dict[str, Any]]:
         topic["keep_all"] = topic["keep_all"] or keep_all
     for topic in found.values():
         topic["subscribers"].sort(key=lambda s: s["key"])
-    return [found[key] for key in sorted(found)]
+    return [found[key] for key in sorted(found, key=lambda k: tuple(map(str, k)))]
+
+
+def _foreign_topic(spec, e, foreign, node_of, found) -> None:
+    """An edge with a RosTopic: a publisher of the component on that topic, or a subscription to it.
+
+    The topic keeps the name the user gave (a relative one resolves under the Node's namespace), its real
+    message type and QoS; ``foreign`` marks it: nobody in the system is waited for on it.
+    """
+    t = foreign[e.dst] if e.dst in foreign else foreign[e.src]
+    publishing = e.dst in foreign
+    key = (e.src, e.output, t.name) if publishing else (t.name, "out", "")
+    topic = found.get(key)
+    if topic is None:
+        topic = found[key] = {
+            "src": e.src if publishing else None,
+            "output": e.output if publishing else None,
+            "name": t.topic,
+            "full_name": t.topic if t.topic.startswith("/") else f"/{spec.name}/{t.topic}",
+            "node": node_of[e.src] if publishing else None,
+            "kind": "image" if t.inputs[0].format == "image" else "ros",
+            "type": t.msg_type,
+            "depth": int(t.qos.get("depth", 10)),
+            "keep_all": t.qos.get("history") == "keep_all",
+            "qos": dict(t.qos),
+            "foreign": t.name,
+            "subscribers": [],
+        }
+    if not publishing:
+        topic["subscribers"].append({"dst": e.dst, "input": e.input, "node": node_of[e.dst],
+                                     "key": f"{e.dst}.{e.input}", "depth": topic["depth"],
+                                     "keep_all": topic["keep_all"]})
 
 
 def message_packages(all_topics, messages: Iterable[str] = ()) -> List[str]:

@@ -210,18 +210,23 @@ def foreign_spec(f):
     from . import ForeignSpec, PortSpec
 
     node = f.node
+    note = getattr(f, "annotation", None)  # a RosTopic's ports carry its message class (or an array)
     return ForeignSpec(
         name=f.name,
         kind=f.kind,
-        inputs=tuple(PortSpec(n, required=False, format=fmt) for n, fmt in f._lk_formats_in.items()),
-        outputs=tuple(PortSpec(n, required=False, format=fmt) for n, fmt in f._lk_formats_out.items()),
+        inputs=tuple(PortSpec(n, required=False, format=fmt, annotation=note) for n, fmt in f._lk_formats_in.items()),
+        outputs=tuple(PortSpec(n, required=False, format=fmt, annotation=note)
+                      for n, fmt in f._lk_formats_out.items()),
         node=node.name if node is not None else None,
         machine=node.machine.name if node is not None and node.machine is not None else None,
-        path=f.path,
-        args=tuple(f.args),
-        env=dict(sorted(f.env.items())),
-        build=f.build,
-        package=f.package,
-        timers=dict(sorted(f.timers.items())),
+        path=getattr(f, "path", None),
+        args=tuple(getattr(f, "args", ())),
+        env=dict(sorted(getattr(f, "env", {}).items())),
+        build=getattr(f, "build", None),
+        package=getattr(f, "package", None),
+        timers=dict(sorted(getattr(f, "timers", {}).items())),
+        topic=getattr(f, "topic", None),
+        msg_type=getattr(f, "msg_type", None),
+        qos=dict(getattr(f, "qos", {})),
         created_at=f._lk_created_at,
     )

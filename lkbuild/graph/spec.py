@@ -89,7 +89,7 @@ class ComponentSpec:
 class ForeignSpec:
     """A foreign endpoint (``lkbuild.foreign``): a graph member that lkbuild wires but does not run.
 
-    ``kind`` is ``dora`` (an existing dora node). Its ports carry their boundary ``format``; its
+    ``kind`` is ``dora`` (an existing dora node) or ``ros_topic`` (an existing ROS 2 topic). Its ports carry their boundary ``format``; its
     ``node``/``machine`` say where it runs (a process of its own either way).
     """
 
@@ -105,6 +105,9 @@ class ForeignSpec:
     build: Optional[str] = None
     package: Optional[str] = None
     timers: Dict[str, float] = field(default_factory=dict)  # input -> Hz
+    topic: Optional[str] = None     # a RosTopic: its name, message type (pkg/msg/Name) and QoS
+    msg_type: Optional[str] = None
+    qos: Dict[str, Any] = field(default_factory=dict)
     created_at: Optional[Location] = None
 
     is_source = False

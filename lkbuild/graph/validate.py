@@ -40,6 +40,7 @@ def problems(spec: SystemSpec) -> List[Problem]:
         spec = replace(spec, components=tuple(c for c in spec.components if c.name not in twice),
                        edges=tuple(e for e in spec.edges if e.src not in twice and e.dst not in twice))
     _foreign(spec, found)
+    _qos_pairs(spec, found)
     _edges(spec, found, guessed)
     _placement(spec, found)
     _reachability(spec, found)
@@ -189,6 +190,7 @@ def _what(spec: SystemSpec, name: str) -> str:
 
 def _foreign(spec: SystemSpec, found: List[Problem]) -> None:
     """Names and formats of foreign endpoints (their arguments were checked when they were built)."""
+    from ..foreign import ROS_FORMATS
     from ..runtime_stubs.lk_runtime.boundary import INPUT_FORMATS, OUTPUT_FORMATS
 
     taken = Counter([c.name for c in spec.components] + [f.name for f in spec.foreign])
@@ -200,13 +202,83 @@ def _foreign(spec: SystemSpec, found: List[Problem]) -> None:
         if taken[f.name] > 1:
             found.append(Problem(f"{what} '{f.name}' has the name of another member of the system; names must be "
                                  "unique.", "LK203", f.created_at))
-        for port, allowed in [(p, INPUT_FORMATS) for p in f.inputs] + [(p, OUTPUT_FORMATS) for p in f.outputs]:
+        ins, outs = (ROS_FORMATS, ROS_FORMATS) if f.kind == "ros_topic" else (INPUT_FORMATS, OUTPUT_FORMATS)
+        if f.kind == "ros_topic":
+            _ros_topic(f, found)
+        for port, allowed in [(p, ins) for p in f.inputs] + [(p, outs) for p in f.outputs]:
             if not NAME.match(port.name):
                 found.append(Problem(f"{what} '{f.name}': port name '{port.name}' is not valid; use letters, "
                                      "digits and '_', starting with a letter.", "LK201", f.created_at))
             if port.format not in allowed:
                 found.append(Problem(f"{what} '{f.name}' port '{port.name}': unknown format {port.format!r}; use "
                                      f"one of {', '.join(allowed)}.", "LK275", f.created_at))
+
+
+# A ROS 2 topic name: tokens of letters, digits and '_' (not starting with a digit, no '__'), separated by
+# '/', optionally absolute ('/') or private ('~/'); no trailing '/'.
+_TOPIC_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def topic_name_problem(topic: str) -> Optional[str]:
+    """Why ``topic`` is not a valid ROS 2 topic name, or None."""
+    body = topic[1:] if topic.startswith("/") else topic[2:] if topic.startswith("~/") else topic
+    if not body:
+        return "it is empty"
+    if len(topic) > MAX_NAME:
+        return f"it is longer than {MAX_NAME} characters"
+    for token in body.split("/"):
+        if not token:
+            return "it has an empty part ('//' or a trailing '/')"
+        if not _TOPIC_TOKEN.match(token):
+            return f"'{token}' is not letters, digits and '_' starting with a letter or '_'"
+        if "__" in token:
+            return f"'{token}' has '__'"
+    return None
+
+
+def _ros_topic(f, found: List[Problem]) -> None:
+    import importlib
+
+    why = topic_name_problem(f.topic or "")
+    if why:
+        found.append(Problem(f"RosTopic '{f.topic}': not a valid ROS 2 topic name: {why}. Write it as /robot/scan: "
+                             "letters, digits, '_' and '/'.", "LK275", f.created_at))
+    package, _, cls = (f.msg_type or "//").split("/")
+    try:
+        module = importlib.import_module(f"{package}.msg")
+    except ImportError:
+        return  # not installed where lkbuild runs: the ROS 2 engine refuses it (its packages must be there)
+    except Exception:  # a ROS package that cannot load (no librcl here): not for the IR to judge
+        return
+    if not hasattr(module, cls):
+        known = sorted(n for n in dir(module) if n[:1].isupper())
+        close = [n for n in known if n.lower()[:3] == cls.lower()[:3]]
+        found.append(Problem(f"RosTopic '{f.topic}': unknown message type {f.msg_type}: {package} has no message "
+                             f"{cls}" + (f" (did you mean {', '.join(close[:3])}?)" if close else "") + ".",
+                             "LK275", f.created_at))
+
+
+def _never_connect(pub: dict, sub: dict) -> Optional[str]:
+    """Why a subscription with QoS ``sub`` can never get messages from a publisher with QoS ``pub``."""
+    if sub.get("reliability") == "reliable" and pub.get("reliability") == "best_effort":
+        return "a reliable subscriber never gets messages from a best-effort publisher"
+    if sub.get("durability") == "transient_local" and pub.get("durability") == "volatile":
+        return "a transient-local subscriber never gets messages from a volatile publisher"
+    return None
+
+
+def _qos_pairs(spec: SystemSpec, found: List[Problem]) -> None:
+    """Two RosTopics on one topic, one published and one subscribed, whose QoS can never connect."""
+    wired_in = {e.dst for e in spec.edges}
+    wired_out = {e.src for e in spec.edges}
+    topics = [f for f in spec.foreign if f.kind == "ros_topic"]
+    for pub in (f for f in topics if f.name in wired_in):
+        for sub in (f for f in topics if f.name in wired_out and f.topic == pub.topic and f is not pub):
+            why = _never_connect(pub.qos, sub.qos)
+            if why:
+                found.append(Problem(f"RosTopic '{sub.topic}': the system subscribes with QoS {sub.qos} and publishes "
+                                     f"with {pub.qos} (RosTopic '{pub.name}'): {why}. Make the two QoS agree.",
+                                     "LK278", sub.created_at))
 
 
 def _simple_type(annotation):
@@ -342,7 +414,7 @@ def _in_cycles(spec: SystemSpec, edges) -> set:
 
 
 # Which foreign endpoints each engine serves (``lkbuild.foreign``); any other is refused before a start.
-SERVES = {"native": (), "dora": ("dora",), "ros2": ()}
+SERVES = {"native": (), "dora": ("dora",), "ros2": ("ros_topic",)}
 
 
 def foreign_on_engine(spec: SystemSpec, engine: str) -> List[Problem]:
