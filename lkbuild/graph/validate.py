@@ -251,8 +251,9 @@ def _ros_topic(f, found: List[Problem]) -> None:
     except Exception:  # a ROS package that cannot load (no librcl here): not for the IR to judge
         return
     if not hasattr(module, cls):
-        known = sorted(n for n in dir(module) if n[:1].isupper())
-        close = [n for n in known if n.lower()[:3] == cls.lower()[:3]]
+        import difflib
+
+        close = difflib.get_close_matches(cls, [n for n in dir(module) if n[:1].isupper()], n=3)
         found.append(Problem(f"RosTopic '{f.topic}': unknown message type {f.msg_type}: {package} has no message "
                              f"{cls}" + (f" (did you mean {', '.join(close[:3])}?)" if close else "") + ".",
                              "LK275", f.created_at))

@@ -120,3 +120,118 @@ def test_a_placed_system_needs_a_machine_for_every_dora_node():
     sink(x=echo.outputs.x)
     found = System(components=[double, echo, sink], name="placed").validate()[1]
     assert any("DoraNode 'echo' runs on no machine while the nodes are placed on m1" in p.message for p in found)
+
+
+# -- RosTopic -------------------------------------------------------------------------------------------------
+from geometry_msgs.msg import Pose, Twist  # noqa: E402
+from sensor_msgs.msg import LaserScan  # noqa: E402
+
+from lkbuild import RosTopic  # noqa: E402
+from lkbuild.generators.ros2 import interfaces  # noqa: E402
+
+
+class Steer(Component):
+    def forward(self, scan: LaserScan) -> Twist:
+        pass
+
+
+class WantsPose(Component):
+    outputs = ()
+
+    def forward(self, pose: Pose):
+        pass
+
+
+def steer_system(scan_qos="sensor_data"):
+    scan = RosTopic("/scan", "sensor_msgs/msg/LaserScan", qos=scan_qos)
+    cmd_vel = RosTopic("/cmd_vel", "geometry_msgs/msg/Twist", qos={"preset": "default", "depth": 3})
+    steer = Steer("steer", node=Node("drive"))
+    cmd_vel(msg=steer(scan=scan.out))
+    return System(components=[scan, cmd_vel, steer], name="rover")
+
+
+def test_a_ros_topic_is_in_the_ir_with_its_type_and_resolved_qos():
+    spec = steer_system().spec()
+    assert spec.validate() == []
+    scan = spec.member("scan")
+    assert (scan.kind, scan.topic, scan.msg_type) == ("ros_topic", "/scan", "sensor_msgs/msg/LaserScan")
+    assert scan.qos == {"reliability": "best_effort", "durability": "volatile", "history": "keep_last", "depth": 5}
+    assert spec.member("cmd_vel").qos["depth"] == 3 and spec.member("cmd_vel").qos["reliability"] == "reliable"
+    assert SystemSpec.from_json(spec.to_json()) == spec
+
+
+def test_the_ros2_generator_subscribes_and_publishes_the_topics_by_their_own_names():
+    topics = {t["name"]: t for t in interfaces.topics(steer_system().spec())}
+    assert topics["/scan"]["src"] is None and topics["/scan"]["subscribers"][0]["key"] == "steer.scan"
+    assert topics["/scan"]["type"] == "sensor_msgs/msg/LaserScan" and topics["/scan"]["qos"]["depth"] == 5
+    assert topics["/cmd_vel"]["src"] == "steer" and topics["/cmd_vel"]["kind"] == "ros"
+    assert topics["/cmd_vel"]["foreign"] == "cmd_vel"
+
+
+@pytest.mark.parametrize("topic, why", [
+    ("/scan//x", "an empty part"), ("/9lives", "'9lives' is not letters"), ("/a-b", "'a-b' is not letters"),
+    ("/scan/", "an empty part"), ("/my__topic", "has '__'"),
+])
+def test_an_invalid_topic_name_is_a_problem_where_it_is_written(topic, why):
+    t = RosTopic(topic, "sensor_msgs/msg/LaserScan", name="t")
+    sink = WantsPose("sink")
+    sink(pose=t.out)
+    problems = System(components=[t, sink], name="rover").validate()[1]
+    assert any(p.code == "LK275" and "not a valid ROS 2 topic name: " in p.message and why in p.message and
+               p.location.file.endswith("test_foreign.py") for p in problems), problems
+
+
+def test_an_unknown_type_a_mismatched_annotation_and_qos_that_never_connect_are_problems():
+    bad = RosTopic("/scan", "sensor_msgs/msg/LazerScan", name="bad")
+    with_pose = WantsPose("posed")
+    with_pose(pose=bad.out)
+    messages = [p.message for p in System(components=[bad, with_pose], name="rover").validate()[1]]
+    assert any("unknown message type sensor_msgs/msg/LazerScan: sensor_msgs has no message LazerScan (did you mean "
+               "LaserScan" in m for m in messages), messages
+    twist = RosTopic("/cmd_vel", "geometry_msgs/msg/Twist")
+    posed = WantsPose("posed")
+    posed(pose=twist.out)
+    messages = [p.message for p in System(components=[twist, posed], name="rover").validate()[1]]
+    assert messages == ["type mismatch on edge cmd_vel.out -> posed.pose: output is annotated Twist, input expects Pose."]
+    out = RosTopic("/x", "geometry_msgs/msg/Pose", qos="sensor_data", name="pub")
+    back = RosTopic("/x", "geometry_msgs/msg/Pose", qos="default", name="sub")
+    steer = WantsPose("p")
+    maker = Steer("maker")
+    scan = RosTopic("/scan", "sensor_msgs/msg/LaserScan")
+    out(msg=maker(scan=scan.out))
+    steer(pose=back.out)
+    problems = System(components=[scan, out, back, steer, maker], name="rover").validate()[1]
+    assert any(p.code == "LK278" and "a reliable subscriber never gets messages from a best-effort publisher"
+               in p.message for p in problems), problems
+
+
+def test_bad_qos_and_types_are_refused_when_the_topic_is_made():
+    with pytest.raises(GraphError, match="unknown QoS preset 'fast'"):
+        RosTopic("/scan", "sensor_msgs/msg/LaserScan", qos="fast")
+    with pytest.raises(GraphError, match="QoS reliability 'sometimes' is not one of reliable, best_effort"):
+        RosTopic("/scan", "sensor_msgs/msg/LaserScan", qos={"reliability": "sometimes"})
+    with pytest.raises(GraphError, match="the message type must read pkg/msg/Name"):
+        RosTopic("/scan", "LaserScan")
+    with pytest.raises(GraphError, match="format 'image' needs type 'sensor_msgs/msg/Image'"):
+        RosTopic("/scan", "sensor_msgs/msg/LaserScan", format="image")
+
+
+def test_the_dora_engine_refuses_a_ros_topic_naming_the_engine_that_serves_it(tmp_path):
+    ok, found = DoraEngine(out_dir=tmp_path).validate(steer_system())
+    assert not ok and found[0].message.startswith(
+        "RosTopic 'scan' cannot run on the dora engine: a RosTopic runs on the ros2 engine.")
+
+
+def test_images_convert_to_and_from_sensor_msgs_image():
+    import numpy as np
+    from sensor_msgs.msg import Image
+
+    from lkbuild.runtime_stubs.lk_runtime import images
+
+    frame = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    msg = images.to_ros(frame, Image, encoding="rgb8")
+    assert (msg.height, msg.width, msg.encoding, msg.step) == (2, 3, "rgb8", 9)
+    back = images.from_ros(msg)
+    assert back.shape == (2, 3, 3) and np.array_equal(back, frame)
+    mono = images.from_ros(Image(height=1, width=2, encoding="mono8", step=2, data=[5, 6]))
+    assert mono.shape == (1, 2, 1) and mono.reshape(-1).tolist() == [5, 6]

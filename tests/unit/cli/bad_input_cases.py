@@ -386,6 +386,25 @@ FOREIGN = [
                   says="two foreign endpoints", commands=(("compile", "robot.py", "-e", "dora"),)),
 ]
 
+ROS_HEAD = "from lkbuild import RosTopic\nsink = Sink()\n"
+ON_ROS = (("check", "robot.py", "-e", "ros2"), ("compile", "robot.py", "-e", "ros2"))
+FOREIGN += [
+    *each_command("rostopic-bad-name", ROS_HEAD + "scan = RosTopic('/scan//front', 'sensor_msgs/msg/LaserScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="not a valid ROS 2 topic name", commands=ON_ROS + (("check", "robot.py"),)),
+    *each_command("rostopic-unknown-type", ROS_HEAD + "scan = RosTopic('/scan', 'sensor_msgs/msg/LazerScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="did you mean LaserScan", commands=ON_ROS + (("check", "robot.py"),)),
+    *each_command("rostopic-bad-type", ROS_HEAD + "scan = RosTopic('/scan', 'LaserScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="pkg/msg/Name", commands=ON_ROS),
+    *each_command("rostopic-on-dora", ROS_HEAD + "scan = RosTopic('/scan', 'sensor_msgs/msg/LaserScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="runs on the ros2 engine", commands=(("check", "robot.py", "-e", "dora"),
+                                                            ("compile", "robot.py", "-e", "dora"),
+                                                            ("launch", "robot.py", "-n", "1", "--fast"))),
+]
+
 CASES = FOREIGN + OPTIONS + PYPROJECT + NODES + COMPONENTS + QUEUE_CASES + WIRING + SOURCES + ENGINE_SPECIFIC
 
 # The commands that only read the system refuse what cannot even be built, at the same line.

@@ -38,7 +38,7 @@ def test_ros2_is_a_registered_engine():
 
 def test_a_ros_message_whose_package_is_not_installed_is_refused_with_how_to_install_it():
     class Camera(Component):
-        outputs = {"image": "sensor_msgs.msg.Image"}
+        outputs = {"image": "visualization_msgs.msg.Marker"}
 
         def forward(self):
             return None
@@ -48,9 +48,9 @@ def test_a_ros_message_whose_package_is_not_installed_is_refused_with_how_to_ins
     ok, problems = get_engine("ros2").validate(System(components=[cam, relay], name="rig"))
     assert not ok
     assert problems == [
-        "cam.image carries the ROS message sensor_msgs/msg/Image, but the ROS message package 'sensor_msgs' is "
-        "not installed here; install it with: pip install ros-jazzy-sensor-msgs (or, with a ROS 2 install, apt "
-        "install ros-jazzy-sensor-msgs and source its setup file)."]
+        "cam.image carries the ROS message visualization_msgs/msg/Marker, but the ROS message package "
+        "'visualization_msgs' is not installed here; install it with: pip install ros-jazzy-visualization-msgs "
+        "(or, with a ROS 2 install, apt install ros-jazzy-visualization-msgs and source its setup file)."]
 
 
 class Planner(Component):
@@ -82,7 +82,7 @@ def pose_process(sent):
     plan = node_plan(spec, "a")
     plan["ros2"] = interfaces.node_interfaces(spec, "a", topics)
     proc = ros2_node.NodeProcess(plan, Settings(iterations=3), {"geometry_msgs/msg/Pose": Pose})
-    proc.publishers[("planner", "out")] = (SimpleNamespace(publish=sent.append), topics[0], Pose)
+    proc.publishers[("planner", "out")] = [(SimpleNamespace(publish=sent.append), topics[0], Pose)]
     return proc, topics[0]
 
 
