@@ -14,6 +14,7 @@ deterministic (no timestamps, stable order). The files:
   the installed lkbuild or, in a bundle, from the copy in its ``src/``.
 * ``machines/<machine>.sh`` — the ``dora daemon`` command to run on each machine.
 * ``nodes/_lk_timers.py`` — the timers of foreign dora nodes (``lk_runtime.ticker``), when any has one.
+* ``nodes/_lk_ros.<topic>.py`` — the bridge of each ``RosTopic`` to ROS 2 (``lk_runtime.ros_bridge``).
 
 Sources are timed by the Node's host loop, not by dora timers: a Node fires its sources in the same
 order as the native engine, ``--fast`` works, and with ``iterations`` the Node returns by itself once
@@ -90,6 +91,10 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
             plan_lines=_json_lines(node_plan(spec, n.name)),
             wiring_lines=_json_lines(dataflow.node_wiring(spec, n.name)),
         )
+    for f in spec.foreign:
+        if f.kind == "ros_topic":
+            files[dataflow.bridge_script(f)] = render(PACKAGE, "ros_bridge.py.j2", system=spec.name, topic=f.topic,
+                                                      config_lines=_json_lines(dataflow.bridge_config(spec, f)))
     if any(f.timers for f in spec.foreign):
         files[dataflow.TIMERS_SCRIPT] = render(PACKAGE, "timers.py.j2", system=spec.name)
     port = int(options.get("coordinator_port") or DEFAULT_COORDINATOR_PORT)

@@ -415,7 +415,7 @@ def _in_cycles(spec: SystemSpec, edges) -> set:
 
 
 # Which foreign endpoints each engine serves (``lkbuild.foreign``); any other is refused before a start.
-SERVES = {"native": (), "dora": ("dora",), "ros2": ("ros_topic",)}
+SERVES = {"native": (), "dora": ("dora", "ros_topic"), "ros2": ("ros_topic",)}
 
 
 def foreign_on_engine(spec: SystemSpec, engine: str) -> List[Problem]:
@@ -424,7 +424,7 @@ def foreign_on_engine(spec: SystemSpec, engine: str) -> List[Problem]:
     for f in spec.foreign:
         if f.kind in SERVES.get(engine, ()):
             continue
-        runs = [name for name, kinds in SERVES.items() if f.kind in kinds]
+        runs = [name for name, kinds in sorted(SERVES.items(), key=lambda kv: kv[0] != "ros2") if f.kind in kinds]
         what = FOREIGN_KINDS.get(f.kind, f.kind)
         found.append(Problem(
             f"{what} '{f.name}' cannot run on the {engine} engine: a {what} runs on the "

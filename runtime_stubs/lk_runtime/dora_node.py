@@ -153,8 +153,8 @@ class NodeRunner(driver.Transport):
                     self.ending.on_status(message, now)
         elif kind == "INPUT_CLOSED":
             input_id = event.get("id")
-            if input_id in self.foreign_in:
-                self.ending.on_feed_closed(input_id)
+            if input_id in self.foreign_in or input_id in self.ending.feeds:
+                self.ending.on_feed_closed(input_id)  # a foreign endpoint (or a ROS 2 bridge) has ended
             elif input_id in self.status_inputs:
                 self.ending.on_closed(self.status_inputs[input_id])
             elif input_id == self.control_input:

@@ -1,5 +1,5 @@
-"""RosTopic on the ROS 2 engine: an lkbuild System and a plain rclpy robot (another process) exchange real
-messages on existing topics — a best-effort camera, laser scans, and velocity commands on /cmd_vel."""
+"""RosTopic on the ROS 2 and dora engines: an lkbuild System and a plain rclpy robot (another process)
+exchange real messages on existing topics — a best-effort camera, laser scans, velocity commands on /cmd_vel."""
 from __future__ import annotations
 
 import hashlib
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import ros_topic_systems
+from dora_cluster import assert_nothing_left
 from lkbuild.runtime_stubs.lk_runtime import codec, record
 from lkbuild.tools.ros2 import DomainLease, remove_stale_shm, shm_files
 
@@ -28,20 +29,23 @@ def ros_env(tmp_path, monkeypatch):
         for key, value in lease.environment(tmp_path / "ros_log").items():
             monkeypatch.setenv(key, value)
         yield lease
+    assert_nothing_left(str(tmp_path))
 
 
 def digest(value) -> str:
     return hashlib.sha256(codec.encode(value)).hexdigest()
 
 
-def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types(tmp_path, ros_env):
+@pytest.mark.parametrize("engine", ["ros2", "dora"])
+def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types(tmp_path, ros_env, engine):
+    """On ROS 2 the components' own processes use the topics; on dora each RosTopic is a bridge node."""
     system = ros_topic_systems.robot_system()
     before = shm_files()
     robot = subprocess.Popen([sys.executable, "-c", ros_topic_systems.ROBOT, str(Path(__file__).parent)],
                              stdout=subprocess.PIPE, text=True)
     try:
         assert robot.stdout.readline().strip() == "ready"
-        result = system.launch(engine="ros2", out=tmp_path / "build", iterations=ITERATIONS,
+        result = system.launch(engine=engine, out=tmp_path / "build", iterations=ITERATIONS,
                                record_dir=tmp_path / "rec", timeout=120)
     finally:
         robot.send_signal(signal.SIGINT)

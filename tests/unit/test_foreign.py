@@ -216,10 +216,24 @@ def test_bad_qos_and_types_are_refused_when_the_topic_is_made():
         RosTopic("/scan", "sensor_msgs/msg/LaserScan", format="image")
 
 
-def test_the_dora_engine_refuses_a_ros_topic_naming_the_engine_that_serves_it(tmp_path):
-    ok, found = DoraEngine(out_dir=tmp_path).validate(steer_system())
+def test_the_native_engine_refuses_a_ros_topic_naming_the_engines_that_serve_it():
+    from lkbuild.engines.native import NativeEngine
+
+    ok, found = NativeEngine().validate(steer_system())
     assert not ok and found[0].message.startswith(
-        "RosTopic 'scan' cannot run on the dora engine: a RosTopic runs on the ros2 engine.")
+        "RosTopic 'scan' cannot run on the native engine: a RosTopic runs on the ros2 or dora engine. "
+        "Launch with --engine ros2")
+
+
+def test_on_dora_a_ros_topic_is_a_bridge_node_wired_with_codec_ids():
+    files = dora_generator.generate(steer_system().spec(), {"root": "/r", "python": "/py"})
+    nodes = {n["id"]: n for n in yaml.safe_load(files["dataflow.yaml"])["nodes"]}
+    assert nodes["_lk_ros.scan"]["outputs"] == ["out"] and "inputs" not in nodes["_lk_ros.scan"]
+    assert nodes["_lk_ros.cmd_vel"]["inputs"]["msg"]["source"] == "drive/steer.out"
+    assert nodes["drive"]["inputs"]["steer.scan"]["source"] == "_lk_ros.scan/out"
+    assert "steer.out" in nodes["drive"]["outputs"]
+    bridge = files["nodes/_lk_ros.scan.py"].decode()
+    assert '"topic": "/scan"' in bridge and '"subscribe": true' in bridge and '"publish": false' in bridge
 
 
 def test_images_convert_to_and_from_sensor_msgs_image():

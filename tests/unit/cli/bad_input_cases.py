@@ -398,11 +398,10 @@ FOREIGN += [
     *each_command("rostopic-bad-type", ROS_HEAD + "scan = RosTopic('/scan', 'LaserScan')  # <-\n"
                   "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
                   says="pkg/msg/Name", commands=ON_ROS),
-    *each_command("rostopic-on-dora", ROS_HEAD + "scan = RosTopic('/scan', 'sensor_msgs/msg/LaserScan')  # <-\n"
+    *each_command("rostopic-on-native", ROS_HEAD + "scan = RosTopic('/scan', 'sensor_msgs/msg/LaserScan')  # <-\n"
                   "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
-                  says="runs on the ros2 engine", commands=(("check", "robot.py", "-e", "dora"),
-                                                            ("compile", "robot.py", "-e", "dora"),
-                                                            ("launch", "robot.py", "-n", "1", "--fast"))),
+                  says="runs on the ros2 or dora engine", commands=(("check", "robot.py", "-e", "native"),
+                                                                    ("launch", "robot.py", "-n", "1", "--fast"))),
 ]
 
 CASES = FOREIGN + OPTIONS + PYPROJECT + NODES + COMPONENTS + QUEUE_CASES + WIRING + SOURCES + ENGINE_SPECIFIC
