@@ -68,13 +68,14 @@ class DoraEngine(Engine):
 
     # -- compile ----------------------------------------------------------------------------------------------
     def compile(self, system) -> Optional[Path]:
-        from .foreign_env import prepare
+        from .foreign_env import FOREIGN_DIR, prepare
 
         spec = self.checked_spec(system)
         files = self.generate(spec)  # everything rendered before anything is written
         if spec.foreign:
             claim_build_dir(self.out_dir, os.getcwd(), spec)
             prepare(spec, self.out_dir)  # the venv of foreign nodes' packages (kept when it exists)
+            write_generated(self.out_dir, {}, scratch=(FOREIGN_DIR,))  # removed by `lkbuild clean`
         write_system_json(self.out_dir, spec)
         write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH)
         return self.dora_dir / "dataflow.yaml"
