@@ -43,13 +43,15 @@ def topics(spec) -> List[Dict[str, Any]]:
             continue
         src = spec.component(e.src)
         port = spec.component(e.dst).input(e.input)
+        out_port = src.output(e.output)
         topic = found.get((e.src, e.output))
         if topic is None:
+            name = out_port.topic or f"{e.src}/{e.output}"  # ros_topics = {"out": {"topic": ...}}
             topic = found[(e.src, e.output)] = {
                 "src": e.src,
                 "output": e.output,
-                "name": f"{e.src}/{e.output}",
-                "full_name": f"/{spec.name}/{e.src}/{e.output}",
+                "name": name,
+                "full_name": name if name.startswith("/") else f"/{spec.name}/{name}",
                 "node": node_of[e.src],
                 **message_kind(src.output(e.output).annotation),
                 "depth": 1,
@@ -57,9 +59,13 @@ def topics(spec) -> List[Dict[str, Any]]:
                 "subscribers": [],
             }
         keep_all = port.queue_policy == "backpressure"
-        topic["subscribers"].append({"dst": e.dst, "input": e.input, "node": node_of[e.dst],
-                                     "key": f"{e.dst}.{e.input}", "depth": port.queue_size,
-                                     "keep_all": keep_all})
+        subscriber = {"dst": e.dst, "input": e.input, "node": node_of[e.dst], "key": f"{e.dst}.{e.input}",
+                      "depth": port.queue_size, "keep_all": keep_all}
+        if port.qos or out_port.qos:  # ros_topics: the port's own QoS (an input's, else its source's)
+            subscriber["qos"] = dict(port.qos or out_port.qos)
+        if out_port.qos:
+            topic["qos"] = dict(out_port.qos)
+        topic["subscribers"].append(subscriber)
         topic["depth"] = max(topic["depth"], port.queue_size)
         topic["keep_all"] = topic["keep_all"] or keep_all
     for topic in found.values():

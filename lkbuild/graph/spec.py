@@ -24,6 +24,8 @@ class PortSpec:
     queue_size: int = DEFAULT_QUEUE_SIZE
     queue_policy: str = "drop_oldest"
     format: Optional[str] = None  # how a value crosses to or from a foreign endpoint (lk_runtime.boundary)
+    topic: Optional[str] = None   # ROS 2: the topic an output publishes on (``ros_topics``), not the generated one
+    qos: Optional[Dict[str, Any]] = None  # ROS 2: the port's QoS fields (``lkbuild.foreign.resolve_qos``)
 
 
 @dataclass(frozen=True)

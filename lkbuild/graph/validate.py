@@ -41,6 +41,7 @@ def problems(spec: SystemSpec) -> List[Problem]:
                        edges=tuple(e for e in spec.edges if e.src not in twice and e.dst not in twice))
     _foreign(spec, found)
     _qos_pairs(spec, found)
+    _port_topics(spec, found)
     _edges(spec, found, guessed)
     _placement(spec, found)
     _reachability(spec, found)
@@ -266,6 +267,29 @@ def _never_connect(pub: dict, sub: dict) -> Optional[str]:
     if sub.get("durability") == "transient_local" and pub.get("durability") == "volatile":
         return "a transient-local subscriber never gets messages from a volatile publisher"
     return None
+
+
+def _port_topics(spec: SystemSpec, found: List[Problem]) -> None:
+    """``ros_topics`` of components: valid topic names, and an input's QoS that can connect to its source's."""
+    for c in spec.components:
+        for port in c.outputs:
+            why = topic_name_problem(port.topic) if port.topic else None
+            if why:
+                found.append(Problem(f"component '{c.name}' output '{port.name}': ros_topics gives topic "
+                                     f"'{port.topic}', not a valid ROS 2 topic name: {why}.", "LK275",
+                                     c.class_at or c.created_at))
+    names = {c.name: c for c in spec.components}
+    for e in spec.edges:
+        src, dst = names.get(e.src), names.get(e.dst)
+        if src is None or dst is None or src.output(e.output) is None or dst.input(e.input) is None:
+            continue
+        pub = src.output(e.output).qos or {"reliability": "reliable", "durability": "volatile"}
+        sub = dst.input(e.input).qos
+        why = _never_connect(pub, sub) if sub else None
+        if why:
+            found.append(Problem(f"edge {e}: QoS {sub} of input '{e.dst}.{e.input}' can never connect to {pub} of "
+                                 f"'{e.src}.{e.output}' on ROS 2: {why}. Make the two QoS agree (ros_topics).",
+                                 "LK278", dst.class_at or dst.created_at))
 
 
 def _qos_pairs(spec: SystemSpec, found: List[Problem]) -> None:

@@ -208,7 +208,8 @@ class NodeProcess(driver.Transport):
             foreign = topic.get("foreign")  # a RosTopic: its own QoS, and nobody to wait for
             if topic["node"] == self.name:
                 node = self.nodes[topic["src"]]
-                qos = ros2_wire.topic_qos(topic["qos"]) if foreign else ros2_wire.qos(topic["depth"], topic["keep_all"])
+                qos = (ros2_wire.topic_qos(topic["qos"]) if "qos" in topic
+                       else ros2_wire.qos(topic["depth"], topic["keep_all"]))
                 pub = node.create_publisher(cls, topic["name"], qos)
                 self.publishers.setdefault((topic["src"], topic["output"]), []).append((pub, topic, cls))
             for sub in topic["subscribers"]:
@@ -218,7 +219,8 @@ class NodeProcess(driver.Transport):
                 callback = self._receiver(sub["dst"], sub["input"], sub["key"], topic["kind"], topic["type"])
                 # Codec bytes arrive serialized and are read in place: rclpy's own deserialization of a
                 # uint8[] field costs ~5 ms per MB. A ROS message arrives serialized too, as the codec holds it.
-                qos = ros2_wire.topic_qos(topic["qos"]) if foreign else ros2_wire.qos(sub["depth"], sub["keep_all"])
+                own = sub.get("qos") or (topic["qos"] if foreign else None)
+                qos = ros2_wire.topic_qos(own) if own else ros2_wire.qos(sub["depth"], sub["keep_all"])
                 subscription = node.create_subscription(cls, topic["name"], callback, qos,
                                                         raw=topic["kind"] in ("bytes", "ros"))
                 if foreign:

@@ -24,10 +24,19 @@ def robot_frame(k: int) -> np.ndarray:
 
 
 class Look(Component):
-    """Sends on the camera frame it gets, so that the recording holds it."""
+    """Sends on the camera frame it gets, so that the recording holds it, on a topic named for the robot."""
+
+    ros_topics = {"out": {"topic": "/seen_frames", "qos": {"preset": "default", "depth": 50}}}
 
     def forward(self, image: np.ndarray):
         return image
+
+
+class Tally(Component):
+    outputs = ()
+
+    def forward(self, frame):
+        pass
 
 
 class Planner(Component):
@@ -46,9 +55,10 @@ def robot_system():
     cmd_vel = RosTopic("/cmd_vel", "geometry_msgs/msg/Twist")
     look = Look("look", node=Node("vision"))
     planner = Planner("planner", node=Node("drive"))
-    look(image=camera.out)
+    tally = Tally("tally", node=planner.node)
+    tally(frame=look(image=camera.out))
     cmd_vel(msg=planner(scan=scan.out))
-    return System(components=[camera, scan, cmd_vel, look, planner], name="rosbot")
+    return System(components=[camera, scan, cmd_vel, look, planner, tally], name="rosbot")
 
 
 ROBOT = """
@@ -56,6 +66,7 @@ import json, sys, time
 import numpy as np
 import rclpy
 from geometry_msgs.msg import Twist
+from std_msgs.msg import UInt8MultiArray
 from rclpy.qos import qos_profile_sensor_data, QoSProfile
 from sensor_msgs.msg import Image, LaserScan
 sys.path.insert(0, sys.argv[1])
@@ -67,6 +78,8 @@ images = node.create_publisher(Image, "/camera/image_raw", qos_profile_sensor_da
 scans = node.create_publisher(LaserScan, "/scan", QoSProfile(depth=10))
 got = []
 node.create_subscription(Twist, "/cmd_vel", got.append, QoSProfile(depth=100))
+seen = []  # the generated topic of look.out, under the name its ros_topics gives it
+node.create_subscription(UInt8MultiArray, "/seen_frames", seen.append, QoSProfile(depth=100))
 k = 0
 
 def tick():
@@ -85,7 +98,8 @@ try:
     rclpy.spin(node)
 except KeyboardInterrupt:
     pass
-print(json.dumps({"published": k, "twists": [[t.linear.x, t.angular.z] for t in got]}), flush=True)
+print(json.dumps({"published": k, "twists": [[t.linear.x, t.angular.z] for t in got], "seen": len(seen)}),
+      flush=True)
 node.destroy_node()
 rclpy.try_shutdown()
 """

@@ -55,7 +55,7 @@ def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types
     recorded = record.load(str(tmp_path / "rec"))
 
     # each RosTopic subscription is a source: exactly `iterations` messages, then the run ended by itself
-    assert result.fired == {"look": ITERATIONS, "planner": ITERATIONS}
+    assert result.fired == {"look": ITERATIONS, "planner": ITERATIONS, "tally": ITERATIONS}
     # the best-effort Image topic arrives as (H, W, C) uint8 arrays, every pixel as the robot made it
     frames = recorded[("look", "out")]
     assert len(frames) == ITERATIONS
@@ -69,3 +69,5 @@ def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types
     assert len(twists) == ITERATIONS
     first = int(twists[0][0])
     assert twists == [[float(first + i), 0.25] for i in range(ITERATIONS)]
+    # ros_topics renames a generated topic on ROS 2 (a plain rclpy node reads it there); dora has no topics
+    assert robot_said["seen"] == (ITERATIONS if engine == "ros2" else 0)

@@ -249,3 +249,51 @@ def test_images_convert_to_and_from_sensor_msgs_image():
     assert back.shape == (2, 3, 3) and np.array_equal(back, frame)
     mono = images.from_ros(Image(height=1, width=2, encoding="mono8", step=2, data=[5, 6]))
     assert mono.shape == (1, 2, 1) and mono.reshape(-1).tolist() == [5, 6]
+
+
+class Camera(Component):
+    ros_topics = {"out": {"topic": "/camera/raw", "qos": "sensor_data"}}
+
+    def forward(self):
+        return 1
+
+
+class Strict(Component):
+    outputs = ()
+    ros_topics = {"x": {"qos": {"reliability": "reliable"}}}
+
+    def forward(self, x):
+        pass
+
+
+class Loose(Component):
+    outputs = ()
+
+    def forward(self, x):
+        pass
+
+
+def test_ros_topics_names_a_generated_topic_and_its_qos_and_check_finds_pairs_that_never_connect():
+    b = Node("b")
+    cam, strict, loose = Camera("cam", node=Node("a")), Strict("strict", node=b), Loose("loose", node=b)
+    strict(x=cam.out)
+    loose(x=cam.out)
+    spec = System(components=[cam, strict, loose], name="rig").spec()
+    (topic,) = interfaces.topics(spec)
+    assert (topic["name"], topic["full_name"], topic["qos"]["reliability"]) == ("/camera/raw", "/camera/raw", "best_effort")
+    assert {s["dst"]: s["qos"]["reliability"] for s in topic["subscribers"]} == {"loose": "best_effort",
+                                                                                  "strict": "reliable"}
+    (problem,) = spec.validate()
+    assert problem.code == "LK278" and "a reliable subscriber never gets messages from a best-effort publisher" \
+        in problem.message and problem.location.file.endswith("test_foreign.py")
+
+
+def test_ros_topics_that_name_no_port_are_refused():
+    class Odd(Component):
+        ros_topics = {"nope": {"qos": "default"}}
+
+        def forward(self):
+            return 1
+
+    with pytest.raises(GraphError, match="Odd.ros_topics names port 'nope', which it does not have"):
+        System(components=[Odd("odd")], name="rig").spec()
