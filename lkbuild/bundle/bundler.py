@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Union
 
 from ..errors import ConfigError, GraphError
 from ..output import claim_build_dir, record, safe_join
-from . import engines, manifest, sources
+from . import engines, foreign, manifest, sources
 from .requirements import installed_version, pinned, requirements_txt
 from .target import Target, resolve_target
 from .writer import replace_dir
@@ -49,6 +49,7 @@ class Bundle:
     requirements: List[str]
     wheels: List[str] = field(default_factory=list)
     files: List[str] = field(default_factory=list)
+    foreign_requirements: List[str] = field(default_factory=list)  # /opt/foreign: foreign dora nodes' venv
 
 
 def image_tag(system: str, machine: str, digest: str) -> str:
@@ -71,7 +72,8 @@ def engine_of(spec, options: BundleOptions) -> str:
     return options.engine or spec.engine or "dora"
 
 
-def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = None):
+def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = None,
+                foreign_wheels: Optional[List[Path]] = None):
     """Every file of M's bundle as {bundle path: bytes or file}, plus the Bundle description (no writes)."""
     from ..graph.plan import node_plan
     from ..generators import docker as docker_generator
@@ -82,13 +84,23 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
     nodes = [n for n in spec.nodes if n.machine == options.machine]
     components = [spec.component(name) for n in nodes for name in n.components]
     where = f"bundle for machine '{options.machine}'"
-    requirements = pinned([r for c in components for r in c.requirements] + list(part.runtime), where)
+    shared, away = foreign.split_packages(spec, options.machine) if engine == "dora" else ([], [])
+    requirements = pinned([r for c in components for r in c.requirements] + list(part.runtime) + shared, where)
+    foreign_requirements = foreign.venv_requirements(spec, Path(options.out), away)
 
     bundled = sources.relocate(spec, [c.name for c in components])
     files: Dict[str, Content] = {}
     files.update(sources.user_files(spec, components))
     files.update(sources.api_files())
-    files.update(part.files(bundled, options.machine, coordinator(options.coordinator_addr)))
+    paths = foreign.image_paths(spec) if engine == "dora" else {}
+    files.update(part.files(bundled, options.machine, coordinator(options.coordinator_addr), foreign_paths=paths))
+    if engine == "dora":
+        files.update({rel: source for rel, source in
+                      foreign.binaries(spec, options.machine, target.docker_platform).values()})
+    if foreign_requirements:
+        files["foreign-requirements.txt"] = requirements_txt(foreign_requirements)
+    for wheel in foreign_wheels or []:
+        files[f"wheels-foreign/{wheel.name}"] = wheel
     files.update(sources.runtime_files())
     files["requirements.txt"] = requirements_txt(requirements)
     for wheel in wheels or []:
@@ -113,6 +125,8 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
         "coordinator": coordinator(options.coordinator_addr),
         "runtime_modules": list(part.runtime_modules),
         "ir_sha256": digest,
+        "foreign_venv": bool(foreign_requirements),
+        "foreign_programs": foreign.machine_programs(spec, options.machine, paths),
     }))
     info = {
         "system": spec.name,
@@ -129,12 +143,14 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
         "python": target.python,
         "offline": options.offline,
         "requirements": requirements,
+        "foreign_requirements": foreign_requirements,
     }
     files[manifest.MANIFEST] = manifest.manifest_bytes(files, info)
     bundle = Bundle(
         path=safe_join(Path(options.out) / "bundles", options.machine), machine=options.machine, engine=engine,
         image=image, target=target, offline=options.offline, requirements=requirements,
-        wheels=sorted(w.name for w in wheels or []), files=sorted(files),
+        wheels=sorted(w.name for w in [*(wheels or []), *(foreign_wheels or [])]), files=sorted(files),
+        foreign_requirements=foreign_requirements,
     )
     return bundle, files
 
@@ -154,13 +170,19 @@ def write_bundle(spec, options: BundleOptions, progress: Optional[Progress] = No
     scratch = Path(tempfile.mkdtemp(prefix=".wheels-", dir=_bundles_dir(options)))
     try:
         wheels: List[Path] = []
+        foreign_wheels: List[Path] = []
         if options.offline:
             from ..tools.pip import Pip
 
             say(f"Downloading wheels for {bundle.target.describe()}: {', '.join(bundle.requirements)}")
             wheels = Pip().download(bundle.requirements, scratch, bundle.target.pip_platforms,
                                     bundle.target.python, bundle.target.describe())
-        bundle, files = plan_bundle(spec, options, wheels)
+            if bundle.foreign_requirements:
+                say(f"Downloading the foreign nodes' wheels: {', '.join(bundle.foreign_requirements)}")
+                foreign_wheels = Pip().download(bundle.foreign_requirements, scratch / "foreign",
+                                                bundle.target.pip_platforms, bundle.target.python,
+                                                bundle.target.describe())
+        bundle, files = plan_bundle(spec, options, wheels, foreign_wheels)
         replace_dir(bundle.path, files)
         record(Path(options.out), dirs=[f"bundles/{options.machine}"])
     finally:
