@@ -66,7 +66,7 @@ def to_arrow(value, fmt: str, port: str) -> Tuple[Any, Dict[str, Any]]:
     import pyarrow as pa
 
     if fmt == "auto":
-        fmt = _auto(value) or _fail(port, "auto", f"a {type(value).__name__} has no Arrow form; send a numpy "
+        fmt = _auto(value) or _fail(port, "auto", f"{_kind(value)} has no Arrow form; send a numpy "
                                                   "array, a number, a str or bytes")
     if fmt == "array":
         array = np.asarray(value) if isinstance(value, (list, tuple)) else value
@@ -150,8 +150,10 @@ def from_arrow(value, metadata: Dict[str, Any], fmt: str, port: str):
 
 
 def _kind(value) -> str:
+    name = type(value).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
-        return f"a {type(value).__name__} of {dtype} with shape {tuple(shape)}"
-    return f"a {type(value).__name__}"
+        return f"{article} {name} of {dtype} with shape {tuple(shape)}"
+    return f"{article} {name}"

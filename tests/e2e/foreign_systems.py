@@ -36,8 +36,12 @@ class Frames(Component):
 
 
 class Shout(Component):
+    def __init__(self, name, node=None, misfit=False):
+        super().__init__(name, node=node)
+        self.misfit = misfit
+
     def forward(self, x):
-        return f"value {x}"
+        return x if self.misfit else f"value {x}"  # misfit: an int where the echo's port wants a str
 
 
 def frame(n: int):
@@ -48,7 +52,7 @@ def node(name: str, machine=None):
     return Node(name, machine=machine)
 
 
-def exchange_system(expected=(2, 4, 6), placed: bool = False, iterations_frames: bool = True):
+def exchange_system(expected=(2, 4, 6), placed: bool = False, misfit: bool = False):
     """sender -> doubler -> echo -> keep, doubler -> pyarrow-assert; frames -> echo (image) -> keep_image;
     a timer of a dora-echo counted as a source; numbers and strings through a second echo."""
     work = node("work", "alpha" if placed else None)
@@ -63,7 +67,7 @@ def exchange_system(expected=(2, 4, 6), placed: bool = False, iterations_frames:
                      node=work)
     doubler = Doubler("doubler", node=work)
     frames = Frames("frames", node=work, rate_hz=20)
-    shout = Shout("shout", node=work)
+    shout = Shout("shout", node=work, misfit=misfit)
     keep = Keep("keep", node=sink)
     keep_image = Keep("keep_image", node=sink)
     keep_tick = Keep("keep_tick", node=sink)
@@ -77,16 +81,3 @@ def exchange_system(expected=(2, 4, 6), placed: bool = False, iterations_frames:
     keep_text(x=echo.outputs.s)
     return System(components=[sender, doubler, check, echo, frames, ticks, shout, keep, keep_image, keep_tick,
                               keep_text], name="foreign_exchange")
-
-
-class Words(Component):
-    def forward(self):
-        return "not a number"
-
-
-def misfit_system():
-    """A component sends a str to a foreign input whose format is ``number``."""
-    words = Words("words", rate_hz=20)
-    echo = DoraNode("echo", path="dora-echo", package=ECHO, inputs={"x": "number"}, outputs={"x": "number"})
-    echo(x=words.out)
-    return System(components=[words, echo], name="foreign_misfit")

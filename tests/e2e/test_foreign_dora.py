@@ -99,7 +99,7 @@ def test_pyarrow_assert_fails_the_run_when_the_value_differs(build_dir, tmp_path
 
 def test_a_value_that_does_not_fit_the_port_format_fails_naming_the_port(build_dir, tmp_path):
     with pytest.raises(ComponentError) as err:
-        launch(foreign_systems.misfit_system(), build_dir, tmp_path, iterations=3)
+        launch(foreign_systems.exchange_system(misfit=True), build_dir, tmp_path, iterations=3)
     text = str(err.value)
-    assert "component 'words'" in text
-    assert "port words.out -> echo.x (format number): expected an int, float or bool; received a str" in text
+    assert "component 'shout'" in text
+    assert "port shout.out -> echo.s (format string): expected a str; received an int" in text

@@ -64,7 +64,7 @@ def test_raw_gives_the_arrow_value_and_its_metadata():
     (np.array(["a"]), "array", "expected a numpy array of numbers or bools"),
     (np.zeros((2, 2, 2), dtype=np.uint8), "image", "no image encoding has 2 channels of uint8"),
     ({"a": 1}, "auto", "a dict has no Arrow form"),
-    (5, "string", "expected a str; received a int"),
+    (5, "string", "expected a str; received an int"),
 ])
 def test_a_value_that_does_not_fit_is_refused_naming_the_port(value, fmt, says):
     with pytest.raises(BoundaryError) as err:
