@@ -103,3 +103,15 @@ def test_a_value_that_does_not_fit_the_port_format_fails_naming_the_port(build_d
     text = str(err.value)
     assert "component 'shout'" in text
     assert "port shout.out -> echo.s (format string): expected a str; received an int" in text
+
+
+def test_the_foreign_example_runs_through_the_lkbuild_command(tmp_path):
+    from example_runs import copy_example, lkbuild, private_env
+
+    folder = copy_example("foreign", tmp_path)
+    env = private_env(tmp_path)
+    done = lkbuild(["launch", "foreign.py", "-n", "5"], folder, env, timeout=300)
+    assert "fired: camera=5, calibrate=1" in done.stdout
+    assert ("at the boundary with foreign endpoints: camera.out -> echo.image: 5, calibrate.out -> expect.offsets: 1, "
+            "offsets.data -> calibrate.offsets: 1, echo.image -> brightness.image: 5, clock.tick -> brightness.tick: 5"
+            ) in done.stdout
