@@ -203,6 +203,10 @@ def _foreign(spec: SystemSpec, found: List[Problem]) -> None:
         if taken[f.name] > 1:
             found.append(Problem(f"{what} '{f.name}' has the name of another member of the system; names must be "
                                  "unique.", "LK203", f.created_at))
+        for timer in f.timers:  # a timer becomes a dora input and an argument of the timers node
+            if not NAME.match(timer):
+                found.append(Problem(f"{what} '{f.name}': timer name '{timer}' is not valid; use letters, digits "
+                                     "and '_', starting with a letter.", "LK201", f.created_at))
         ins, outs = (ROS_FORMATS, ROS_FORMATS) if f.kind == "ros_topic" else (INPUT_FORMATS, OUTPUT_FORMATS)
         if f.kind == "ros_topic":
             _ros_topic(f, found)

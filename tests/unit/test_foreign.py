@@ -297,3 +297,12 @@ def test_ros_topics_that_name_no_port_are_refused():
 
     with pytest.raises(GraphError, match="Odd.ros_topics names port 'nope', which it does not have"):
         System(components=[Odd("odd")], name="rig").spec()
+
+
+def test_a_timer_name_that_cannot_be_a_dora_input_is_refused():
+    cam = DoraNode("cam", path="cam", timers={"tick now": 10}, outputs=["image"])
+    keep = Sink("keep")
+    keep(x=cam.outputs.image)
+    problems = System(components=[cam, keep], name="rig").validate()[1]
+    assert [p.message for p in problems] == ["DoraNode 'cam': timer name 'tick now' is not valid; use letters, digits "
+                                             "and '_', starting with a letter."]
