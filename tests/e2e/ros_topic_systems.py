@@ -2,7 +2,8 @@
 
 The robot is a plain rclpy program (no lkbuild), run in its own process: it publishes camera frames on
 ``/camera/image_raw`` (best effort, as camera drivers do) and laser scans on ``/scan``, and prints every
-``geometry_msgs/msg/Twist`` it receives on ``/cmd_vel`` when it is interrupted.
+``geometry_msgs/msg/Twist`` it receives on ``/cmd_vel`` when it is interrupted. It starts sending once the
+system's ``/cmd_vel`` publisher has matched its subscription, so no answer is lost to discovery.
 """
 from __future__ import annotations
 
@@ -77,13 +78,15 @@ node = rclpy.create_node("test_robot")
 images = node.create_publisher(Image, "/camera/image_raw", qos_profile_sensor_data)
 scans = node.create_publisher(LaserScan, "/scan", QoSProfile(depth=10))
 got = []
-node.create_subscription(Twist, "/cmd_vel", got.append, QoSProfile(depth=100))
+cmd_vel = node.create_subscription(Twist, "/cmd_vel", got.append, QoSProfile(depth=100))
 seen = []  # the generated topic of look.out, under the name its ros_topics gives it
 node.create_subscription(UInt8MultiArray, "/seen_frames", seen.append, QoSProfile(depth=100))
 k = 0
 
 def tick():
     global k
+    if cmd_vel.get_publisher_count() == 0:
+        return  # the system's /cmd_vel publisher has not matched yet: its answers would go nowhere
     frame = robot_frame(k)
     msg = Image(height=frame.shape[0], width=frame.shape[1], encoding="rgb8", step=frame.shape[1] * 3)
     msg.header.frame_id = "camera"

@@ -66,7 +66,7 @@ def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types
     assert ks == sorted(ks) and len(set(ks)) == ITERATIONS
     # the planner read real LaserScans and the robot got its Twists on /cmd_vel, in order, exactly
     twists = robot_said["twists"]
-    assert len(twists) == ITERATIONS
+    assert len(twists) == ITERATIONS, robot_said
     first = int(twists[0][0])
     assert twists == [[float(first + i), 0.25] for i in range(ITERATIONS)]
     # ros_topics renames a generated topic on ROS 2 (a plain rclpy node reads it there); dora has no topics
