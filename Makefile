@@ -11,7 +11,7 @@ help:
 	@echo "make install      create $(VENV) with lkbuild (editable) and every engine's and test's dependencies"
 	@echo "make demo         install, then compile and run the robot example (native, then dora)"
 	@echo "make test         install, then run the whole test suite (unit + e2e with real dora, colcon, docker)"
-	@echo "make system-deps  apt packages the Docker bundle tests need (docker.io, mmdebstrap, zstd; root)"
+	@echo "make system-deps  apt packages the tests need (docker.io, mmdebstrap, zstd; chromium for the graph page; root)"
 	@echo "make bench        run the benchmarks in bench/"
 
 install: $(VENV)/.installed
@@ -22,8 +22,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 system-deps:
-	@if ! command -v dockerd >/dev/null || ! command -v mmdebstrap >/dev/null || ! command -v zstd >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io mmdebstrap zstd >/dev/null; \
+	@if ! command -v dockerd >/dev/null || ! command -v mmdebstrap >/dev/null || ! command -v zstd >/dev/null \
+			|| ! test -x /usr/bin/chromium; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io mmdebstrap zstd chromium >/dev/null; \
 	fi
 
 DEMO := .lk_build/demo

@@ -20,8 +20,8 @@ import tracemalloc
 import numpy as np
 
 from lkbuild import Component, System
-from lkbuild.engines.native import build_instances
 from lkbuild.graph.plan import node_plan
+from lkbuild.runtime_stubs.lk_runtime.build import build_node
 from lkbuild.runtime_stubs.lk_runtime.host import Host
 
 ITERATIONS = 20_000
@@ -101,7 +101,7 @@ class Relay(Component):
 def host_for(system: System, iterations: int) -> Host:
     """The native engine's host loop for ``system``: components rebuilt from their recorded construction."""
     plan = node_plan(system.spec())
-    return Host(plan, build_instances(plan), strict=True, iterations=iterations)
+    return Host(plan, build_node(plan), strict=True, iterations=iterations)
 
 
 def best_of(fn, repeats=REPEATS) -> float:
@@ -162,7 +162,8 @@ def array_copies():
     tracemalloc.start()
     before, _ = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
-    host.fire_source("frames")
+    host.start()
+    host.fire_next()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     hops = HOPS + 1                                 # frames -> relay0 -> ... -> drop

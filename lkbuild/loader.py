@@ -182,7 +182,8 @@ def warn_stand_ins(system: System, used: Dict[str, Set[str]], path: Path) -> Non
         found = describe(project, file, type(c).__qualname__, Path(system.root)) if file else None
         readings.append((c, found.imports if found else []))
     for top in sorted(used):
-        needers = [(c, i) for c, imports in readings for i in imports if i.module == top]
+        # only the components whose class uses it: elsewhere the machine stands in for it at run time too
+        needers = [(c, i) for c, imports in readings for i in imports if i.module == top and i.used]
         if needers:
             machines = sorted({_machine_name(c) for c, _ in needers})
             components = ", ".join(sorted(f"'{c.name}'" for c, _ in needers))

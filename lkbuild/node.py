@@ -66,13 +66,14 @@ PIP_PLATFORMS = {
     "aarch64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64", "manylinux_2_17_aarch64"),
 }
 
+# A preset's Python has wheels for what every bundle installs (dora-rs 1.1 is abi3 from CPython 3.11; numpy 2.4
+# has none below 3.11). Without a base image, a bundle uses python:X.Y-slim-bookworm for the machine's
+# architecture: it has `python3 -m venv`. A Jetson on JetPack 6 (system Python 3.10) runs that image too;
+# give base_image= an L4T image only when its Python is the preset's.
 PRESETS = {
-    "x86_64-linux": Machine("x86_64-linux", arch="x86_64", python="3.11", base_image="debian:bookworm-slim"),
-    "jetson": Machine(
-        "jetson", arch="aarch64", python="3.10",
-        base_image="nvcr.io/nvidia/l4t-jetpack:r36.4.0", devices=("/dev/nvhost-ctrl",),
-    ),
-    "raspberry-pi": Machine("raspberry-pi", arch="aarch64", python="3.11", base_image="debian:bookworm-slim"),
+    "x86_64-linux": Machine("x86_64-linux", arch="x86_64", python="3.11"),
+    "jetson": Machine("jetson", arch="aarch64", python="3.12", devices=("/dev/nvhost-ctrl",)),
+    "raspberry-pi": Machine("raspberry-pi", arch="aarch64", python="3.11"),
 }
 
 _MACHINE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")

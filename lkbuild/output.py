@@ -8,6 +8,7 @@ a user put beside them is never touched.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -70,6 +71,8 @@ class Manifest:
     files: Set[str] = field(default_factory=set)
     dirs: Set[str] = field(default_factory=set)
     system: str = ""
+    inputs: str = ""  # what the files were generated from (``write_generated``'s key)
+    digests: Dict[str, str] = field(default_factory=dict)  # sha256 of each file as generated
 
     @classmethod
     def read(cls, root: Path) -> Optional["Manifest"]:
@@ -79,14 +82,18 @@ class Manifest:
             return None
         try:
             data = json.loads(path.read_text())
+            digests = data.get("digests", {})
             return cls(set(map(str, data.get("files", []))), set(map(str, data.get("dirs", []))),
-                       str(data.get("system", "")))
+                       str(data.get("system", "")), str(data.get("inputs", "")),
+                       {str(k): str(v) for k, v in digests.items()} if isinstance(digests, dict) else {})
         except (OSError, ValueError, AttributeError, TypeError):
             return cls()  # damaged: still lkbuild's mark, but it proves no file is ours
 
     def write(self, root: Path) -> None:
         data = {"generated_by": "lkbuild", "system": self.system,
                 "files": sorted(self.files), "dirs": sorted(self.dirs)}
+        if self.inputs:
+            data.update(inputs=self.inputs, digests=self.digests)
         Path(root).mkdir(parents=True, exist_ok=True)
         text = json.dumps(data, indent=1, sort_keys=True) + "\n"
         if not (Path(root) / MANIFEST).is_file() or (Path(root) / MANIFEST).read_text() != text:
@@ -103,16 +110,19 @@ def record(root: Path, files: Iterable[str] = (), dirs: Iterable[str] = ()) -> M
 
 
 def write_generated(root: Path, files: Dict[str, bytes], prune: Iterable[str] = (),
-                    scratch: Iterable[str] = ()) -> List[str]:
+                    scratch: Iterable[str] = (), inputs: str = "") -> List[str]:
     """``write_tree``, recorded in the tree's manifest; return the paths that changed.
 
     Files lkbuild generated earlier under a ``prune`` prefix (a file or directory; ``""`` for the whole
     tree) that are no longer generated are removed: only files the manifest lists, never others.
     ``scratch`` names directories the engine's tools fill (kept, removed by ``lkbuild clean``).
+    ``inputs``: a digest of everything the files were generated from; see ``up_to_date``.
     """
     root = Path(root)
     manifest = Manifest.read(root) or Manifest()
     changed = write_tree(root, files)
+    manifest.inputs = inputs
+    manifest.digests = {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()} if inputs else {}
     prefixes = list(prune)
     stale = {rel for rel in manifest.files - set(files) if any(_under(rel, p) for p in prefixes)}
     for rel in sorted(stale):
@@ -121,6 +131,30 @@ def write_generated(root: Path, files: Dict[str, bytes], prune: Iterable[str] = 
     manifest.dirs.update(scratch)
     manifest.write(root)
     return changed
+
+
+def up_to_date(root: Path, inputs: str) -> bool:
+    """Whether ``root`` holds what ``write_generated`` wrote from these ``inputs``, every file untouched
+    since: then generating again would write the same bytes, and can be skipped."""
+    manifest = Manifest.read(root)
+    if manifest is None or not inputs or manifest.inputs != inputs or not manifest.digests:
+        return False
+    for rel, digest in manifest.digests.items():
+        path = Path(root) / rel
+        if path.is_symlink() or not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            return False
+    return True
+
+
+def inputs_digest(*parts: str, sources: Iterable[Path] = ()) -> str:
+    """A digest of ``parts`` and of the generator's own files (their paths, sizes and mtimes)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    for path in sorted(sources):
+        stat = path.stat()
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
 
 
 def _under(rel: str, prefix: str) -> bool:

@@ -7,7 +7,7 @@ it as options; this module only renders. Options:
 - ``engine_binary``: the command the engine runs M's part with (dora: the daemon), or None;
 - ``commands``: ros2: ``[{"node", "module", "ros_args"}]``, the node processes ``run.sh up`` starts;
 - ``base_image``, ``python``, ``platform``: the target (``platform`` as Docker spells it);
-- ``offline``: install from ``wheels/`` with ``--no-index``;
+- ``offline``: install from ``wheels/`` only (``--no-index``); ``wheels``: the bundle has a ``wheels/`` folder;
 - ``image``: the tag ``make image`` builds;
 - ``nodes``, ``plans``: M's node names and their node plans (for the self-test);
 - ``coordinator``: ``{"addr", "port"}`` the daemon joins unless the environment says otherwise;

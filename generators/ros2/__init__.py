@@ -63,6 +63,7 @@ LAUNCH_ARGUMENTS = {
     "record_dir": ("", "record every message sent into this directory"),
     "realtime": ("true", "false: fire sources as fast as possible"),
     "run_id": ("", "the run's id: statuses of processes of another run are ignored"),
+    "profile": ("false", "true: measure the run (lkbuild launch --profile)"),
 }
 
 
@@ -130,6 +131,33 @@ def generate(spec, options: Dict[str, Any] | None = None) -> Dict[str, bytes]:
             PACKAGE, "launch.py.j2", **launch, title=f"the nodes of system '{pkg}' on machine '{machine}'",
             nodes=members)
     return files
+
+
+def code_digest(spec) -> str:
+    """What the colcon build depends on: every generated file but with the config values that travel
+    as ROS parameters masked (their types kept). Two specs with the same digest differ only in parameter
+    values, which reach the nodes through the params file, read at launch: no rebuild needed."""
+    import dataclasses
+    import hashlib
+
+    from ...runtime_stubs.lk_runtime.ros2_wire import patch_config
+
+    components = []
+    for c in spec.components:
+        masked = {key: f"<{type(value).__name__}>" for key, value in interfaces.parameters(c.config).items()}
+        construction, _ = patch_config(c.construction, masked)
+        components.append(dataclasses.replace(c, config={**c.config, **masked}, construction=construction))
+    files = generate(dataclasses.replace(spec, components=tuple(components)))
+    files.pop(f"src/{spec.name}/config/params.yaml")
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    return digest.hexdigest()
+
+
+def params_file(workspace, system: str):
+    """The params file lkbuild launches with: the one compile wrote last (not the installed copy)."""
+    return workspace / "src" / system / "config" / "params.yaml"
 
 
 def _machines(spec) -> Dict[str, list]:

@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Optional, Union
 from ..errors import ConfigError, GraphError
 from ..output import claim_build_dir, record, safe_join
 from . import engines, foreign, manifest, sources
-from .requirements import installed_version, pinned, requirements_txt
+from .requirements import Pin, hash_pins, installed_version, pinned, requirements_txt
 from .target import Target, resolve_target
 from .writer import replace_dir
 
@@ -46,9 +46,10 @@ class Bundle:
     image: str
     target: Target
     offline: bool
-    requirements: List[str]
-    wheels: List[str] = field(default_factory=list)
+    requirements: List[str]  # what the machine asks for, pinned to versions (before pip resolved it)
+    wheels: List[str] = field(default_factory=list)  # the files under wheels/
     files: List[str] = field(default_factory=list)
+    pins: List[Pin] = field(default_factory=list)  # every distribution installed, by version and sha256
     foreign_requirements: List[str] = field(default_factory=list)  # /opt/foreign: foreign dora nodes' venv
 
 
@@ -72,9 +73,26 @@ def engine_of(spec, options: BundleOptions) -> str:
     return options.engine or spec.engine or "dora"
 
 
+def machine_requirements(spec, machine: str, part) -> List[str]:
+    """What ``machine`` asks for, pinned to versions: its components' real imports (not what their files
+    merely import), the message packages of its ROS-typed ports, and the engine's runtime."""
+    from ..graph import machines
+
+    where = f"bundle for machine '{machine}'"
+    wanted = list(machines.requirements(spec, machine))
+    if machines.message_packages(spec, machine):
+        wanted += list(part.message_runtime)
+    return pinned(wanted + list(part.runtime), where)
+
+
 def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = None,
-                foreign_wheels: Optional[List[Path]] = None):
-    """Every file of M's bundle as {bundle path: bytes or file}, plus the Bundle description (no writes)."""
+                carried: Optional[List[Path]] = None, foreign_wheels: Optional[List[Path]] = None):
+    """Every file of M's bundle as {bundle path: bytes or file}, plus the Bundle description (no writes).
+
+    ``wheels``: what pip resolved for M's platform (the closure, pinned by hash in requirements.txt);
+    ``carried``: those of them the bundle holds under ``wheels/`` (all when offline); ``foreign_wheels``:
+    those of the foreign dora nodes' own venv (``bundle.foreign``), offline.
+    """
     from ..graph.plan import node_plan
     from ..generators import docker as docker_generator
 
@@ -85,8 +103,10 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
     components = [spec.component(name) for n in nodes for name in n.components]
     where = f"bundle for machine '{options.machine}'"
     shared, away = foreign.split_packages(spec, options.machine) if engine == "dora" else ([], [])
-    requirements = pinned([r for c in components for r in c.requirements] + list(part.runtime) + shared, where)
+    requirements = pinned(machine_requirements(spec, options.machine, part) + shared, where)
     foreign_requirements = foreign.venv_requirements(spec, Path(options.out), away)
+    pins = hash_pins(requirements, wheels or [], where)
+    carried = sorted(carried or [], key=lambda p: p.name)
 
     bundled = sources.relocate(spec, [c.name for c in components])
     files: Dict[str, Content] = {}
@@ -102,8 +122,8 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
     for wheel in foreign_wheels or []:
         files[f"wheels-foreign/{wheel.name}"] = wheel
     files.update(sources.runtime_files())
-    files["requirements.txt"] = requirements_txt(requirements)
-    for wheel in wheels or []:
+    files["requirements.txt"] = requirements_txt(pins)
+    for wheel in carried:
         files[f"wheels/{wheel.name}"] = wheel
 
     digest = spec.digest()
@@ -119,6 +139,7 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
         "python": target.python,
         "platform": target.docker_platform,
         "offline": options.offline,
+        "wheels": bool(carried),
         "image": image,
         "nodes": [n.name for n in nodes],
         "plans": [node_plan(bundled, n.name) for n in nodes],
@@ -143,13 +164,14 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
         "python": target.python,
         "offline": options.offline,
         "requirements": requirements,
+        "pins": {pin.requirement: {"sha256": pin.sha256, "file": pin.file} for pin in pins},
         "foreign_requirements": foreign_requirements,
     }
     files[manifest.MANIFEST] = manifest.manifest_bytes(files, info)
     bundle = Bundle(
         path=safe_join(Path(options.out) / "bundles", options.machine), machine=options.machine, engine=engine,
         image=image, target=target, offline=options.offline, requirements=requirements,
-        wheels=sorted(w.name for w in [*(wheels or []), *(foreign_wheels or [])]), files=sorted(files),
+        wheels=[w.name for w in [*carried, *(foreign_wheels or [])]], files=sorted(files), pins=pins,
         foreign_requirements=foreign_requirements,
     )
     return bundle, files
@@ -169,20 +191,22 @@ def write_bundle(spec, options: BundleOptions, progress: Optional[Progress] = No
     bundle, _ = plan_bundle(spec, options)  # checks everything cheap before downloading
     scratch = Path(tempfile.mkdtemp(prefix=".wheels-", dir=_bundles_dir(options)))
     try:
-        wheels: List[Path] = []
-        foreign_wheels: List[Path] = []
-        if options.offline:
-            from ..tools.pip import Pip
+        from ..tools.pip import Pip
 
-            say(f"Downloading wheels for {bundle.target.describe()}: {', '.join(bundle.requirements)}")
-            wheels = Pip().download(bundle.requirements, scratch, bundle.target.pip_platforms,
-                                    bundle.target.python, bundle.target.describe())
-            if bundle.foreign_requirements:
-                say(f"Downloading the foreign nodes' wheels: {', '.join(bundle.foreign_requirements)}")
-                foreign_wheels = Pip().download(bundle.foreign_requirements, scratch / "foreign",
-                                                bundle.target.pip_platforms, bundle.target.python,
-                                                bundle.target.describe())
-        bundle, files = plan_bundle(spec, options, wheels, foreign_wheels)
+        # Online too: the hashes in requirements.txt are those of the wheels pip picks for M's platform.
+        say(f"Downloading wheels for {bundle.target.describe()}: {', '.join(bundle.requirements)}")
+        pip = Pip()
+        wheels = pip.download(bundle.requirements, scratch, bundle.target.pip_platforms, bundle.target.python,
+                              bundle.target.describe())
+        # Online, the image fetches from the index; only the wheels lkbuild built itself come along.
+        carried = wheels if options.offline else [w for w in wheels if w.name in pip.built]
+        foreign_wheels: List[Path] = []
+        if options.offline and bundle.foreign_requirements:
+            say(f"Downloading the foreign nodes' wheels: {', '.join(bundle.foreign_requirements)}")
+            foreign_wheels = pip.download(bundle.foreign_requirements, scratch / "foreign",
+                                          bundle.target.pip_platforms, bundle.target.python,
+                                          bundle.target.describe())
+        bundle, files = plan_bundle(spec, options, wheels, carried, foreign_wheels)
         replace_dir(bundle.path, files)
         record(Path(options.out), dirs=[f"bundles/{options.machine}"])
     finally:
@@ -197,14 +221,35 @@ def _bundles_dir(options: BundleOptions) -> Path:
     return path
 
 
+TAMPERED = (
+    "{files}: the sha256 of {which} differs from requirements.txt, so pip --require-hashes refused to install "
+    "it and the image was not built. The bundle was changed after lkbuild wrote it (`make verify` in {bundle} "
+    "lists every changed file); bundle the machine again."
+)
+_MISMATCH = re.compile(r"from file://\S*?/wheels/([^\s/:]+\.whl)")
+
+
 def build_image(bundle: Bundle, docker=None, on_line: Optional[Progress] = None) -> str:
-    """Build the bundle's image with the docker SDK (no network when offline); returns the image id."""
+    """Build the bundle's image with the docker SDK (no network when offline); returns the image id.
+
+    Raises:
+        ToolFailedError: the build failed; for a wheel whose sha256 is not the pinned one, naming the file.
+    """
+    from ..errors import ToolFailedError
     from ..tools.docker import Docker
 
     docker = docker or Docker()
     platform = bundle.target.docker_platform
-    return docker.build(bundle.path, bundle.image, network_mode="none" if bundle.offline else None,
-                        on_line=on_line, platform=platform if platform != "linux/amd64" else None)
+    try:
+        return docker.build(bundle.path, bundle.image, network_mode="none" if bundle.offline else None,
+                            on_line=on_line, platform=platform if platform != "linux/amd64" else None)
+    except ToolFailedError as exc:
+        changed = sorted(set(_MISMATCH.findall(exc.output_tail or ""))) if "HASHES" in (exc.output_tail or "") else []
+        if not changed:
+            raise
+        raise ToolFailedError(exc.cmd, exc.code, exc.output_tail, TAMPERED.format(
+            files=", ".join(f"wheels/{name}" for name in changed), bundle=bundle.path,
+            which="this wheel" if len(changed) == 1 else "these wheels")) from None
 
 
 def save_image(bundle: Bundle, docker=None) -> Path:

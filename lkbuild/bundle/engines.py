@@ -25,6 +25,7 @@ class DoraPart:
 
     name = "dora"
     runtime = ("dora-rs", "dora-rs-cli", "pyarrow", "numpy")
+    message_runtime = ("ros-jazzy-rclpy",)  # ROS-typed ports: the codec (de)serializes with rclpy
     runtime_modules = ("dora", "dora_cli", "pyarrow", "numpy")
     binary = "dora"  # the daemon, from dora-rs-cli
 
@@ -80,6 +81,7 @@ class Ros2Part:
 
     name = "ros2"
     runtime = ("ros-jazzy-rclpy[fastrtps]", "ros-jazzy-std-msgs", "numpy")
+    message_runtime = ()  # rclpy is the runtime already
     runtime_modules = ("rclpy", "std_msgs", "numpy")
     binary = None
     root = "app/ros2"

@@ -89,8 +89,9 @@ def _register() -> None:
     from .graph import graph
     from .inspect import inspect_command
     from .launch import launch
+    from .placement import placement
 
-    for command in (check, inspect_command, compile_command, launch, graph, bundle, clean):
+    for command in (check, inspect_command, compile_command, launch, graph, placement, bundle, clean):
         main.add_command(command)
 
 

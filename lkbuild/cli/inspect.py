@@ -1,8 +1,6 @@
 """``lkbuild inspect``: the system's IR as JSON, or what each component needs, as text."""
 from __future__ import annotations
 
-from collections import defaultdict
-
 import click
 
 from .options import strict_imports_option, system_argument
@@ -25,7 +23,9 @@ def inspect_command(app, system, fmt, strict_imports):
 
 
 def describe(spec) -> str:
-    """A human reading of the IR: each component's source facts, then each machine's packages."""
+    """A human reading of the IR: each component's source facts and needs, then each machine's union."""
+    from ..graph import machines
+
     lines = [f"system '{spec.name}' (root {spec.root})"]
     for c in spec.components:
         lines.append("")
@@ -40,8 +40,12 @@ def describe(spec) -> str:
         for f in c.config_fields:
             lines.append(f"  config   {f.name}: {f.annotation or '?'}" + (f" = {f.default}" if f.default else ""))
         for i in c.imports:
-            why = "used by the class" if i.used else "imported by its module"
-            lines.append(f"  needs    {i.requirement} ({i.module}, {why}, {_at(i.where)})")
+            if i.used:
+                lines.append(f"  needs    {i.requirement} ({i.module}, used by the class, {_at(i.where)})")
+        for i in c.imports:
+            if not i.used:
+                lines.append(f"  imports  {i.module} (its module imports it, the class does not use it: "
+                             f"{_at(i.where)})")
         if c.local_modules:
             lines.append(f"  copies   {', '.join(c.local_modules)}")
     for f in spec.foreign:
@@ -53,17 +57,17 @@ def describe(spec) -> str:
         if f.timers:
             lines.append(f"  timers   {', '.join(f'{k} at {v:g} Hz' for k, v in f.timers.items())}")
     lines.append("")
-    for machine, packages in _per_machine(spec).items():
-        lines.append(f"machine '{machine}' needs: {', '.join(sorted(packages, key=str.lower)) or 'nothing else'}")
+    for machine in sorted({n.machine or machines.LOCAL for n in spec.nodes}):
+        needs = machines.requirements(spec, machine)
+        lines.append(f"machine '{machine}' needs: {', '.join(needs) or 'nothing else'}")
+        for requirement, why in needs.items():
+            lines.append(f"  {requirement}: {', '.join(why)}")
+        stood_in = sorted({m for n in spec.nodes if (n.machine or machines.LOCAL) == machine
+                           for m in machines.stand_ins(spec, n.name)})
+        if stood_in:
+            lines.append(f"  stand-ins: {', '.join(stood_in)} (its files import them, none of its components "
+                         "uses them: not installed there)")
     return "\n".join(lines) + "\n"
-
-
-def _per_machine(spec):
-    machine_of = {n.name: n.machine or "local" for n in spec.nodes}
-    found = defaultdict(set)
-    for c in spec.components:
-        found[machine_of.get(c.node, "local")].update(c.requirements)
-    return dict(sorted(found.items()))
 
 
 def _at(where) -> str:

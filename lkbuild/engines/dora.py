@@ -16,20 +16,22 @@ import shlex
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import LkbuildError, ToolError, ToolFailedError
-from ..output import claim_build_dir, write_generated, write_tree
+from ..errors import ComponentError, LkbuildError, ToolError, ToolFailedError
+from ..output import claim_build_dir, inputs_digest, up_to_date, write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
 from ..generators.dora.dataflow import TIMERS_PREFIX, boundary_counters
 from ..graph.plan import run_plan
 from ..tools import stop_all, tail, wait_until
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
+from ..tools.logs import Follow, LiveLog
 from ..tools.shm import ShmTracker
 from ..tools.signals import stop_requests
 from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
+from . import profile
 from .base import Engine
 from .dora_report import (components_on, ended_without_report, failed_nodes, machine_lost, not_ready, starting, still_in_setup,
                           timed_out)
@@ -71,14 +73,25 @@ class DoraEngine(Engine):
         from .foreign_env import FOREIGN_DIR, prepare
 
         spec = self.checked_spec(system)
-        files = self.generate(spec)  # everything rendered before anything is written
-        if spec.foreign:
+        if spec.foreign:  # the venv of foreign nodes' packages, made before anything is written (kept once made)
             claim_build_dir(self.out_dir, os.getcwd(), spec)
-            prepare(spec, self.out_dir)  # the venv of foreign nodes' packages (kept when it exists)
+            prepare(spec, self.out_dir)
             write_generated(self.out_dir, {}, scratch=(FOREIGN_DIR,))  # removed by `lkbuild clean`
-        write_system_json(self.out_dir, spec)
-        write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH)
+        system_json = write_system_json(self.out_dir, spec)
+        inputs = self.generation_inputs(system_json)
+        if not up_to_date(self.dora_dir, inputs):  # else generating would write the same bytes again
+            files = self.generate(spec)  # everything rendered before anything is written
+            write_generated(self.dora_dir, files, prune=PRUNED, scratch=SCRATCH, inputs=inputs)
         return self.dora_dir / "dataflow.yaml"
+
+    def generation_inputs(self, system_json: Path) -> str:
+        """What the generated dora files depend on: the IR, the paths baked in, the generator's files."""
+        from ..generators import dora as generator
+
+        sources = [p for p in Path(generator.__file__).parent.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts]
+        return inputs_digest(system_json.read_text(), str(self.dora_dir.resolve()),
+                             os.path.abspath(sys.executable), sources=sources)
 
     def validate(self, system) -> Tuple[bool, List[str]]:
         """The IR's problems, then what the real ``dora validate`` says about the generated dataflow."""
@@ -117,6 +130,8 @@ class DoraEngine(Engine):
         logs.mkdir(parents=True, exist_ok=True)
         result = RunResult("dora", record_dir=options.record_path)
         run = _Run(spec, dataflow, env_vars, logs, options.duration, options.timeout, result, ShmTracker())
+        if options.profile:
+            run.profile_run_id = options.run_id
         with stop_requests():
             try:
                 if options.local_cluster:
@@ -125,12 +140,22 @@ class DoraEngine(Engine):
                     self._run_on_coordinator(run, Coordinator.parse(options.coordinator_addr))
                 else:
                     self._run_here(run)
+            except ComponentError as exc:
+                raise run.live.explained(exc) from None
             finally:
                 run.shm.cleanup()  # every process of the run has been stopped by now
+                if run.profile_run_id is not None:  # also when the run was stopped or failed
+                    self._profile(run, run.dataflow.parent / "cluster" if options.local_cluster else None)
                 # Nodes report in their own order; show them in the system's, as the native engine does.
                 result.fired = {name: result.fired[name] for name in (c.name for c in spec.components)
                                 if name in result.fired}
         return result
+
+    def _profile(self, run: "_Run", cluster: Optional[Path]) -> None:
+        """Merge the Nodes' ``LK_PROFILE`` lines (in their logs: a cluster's are under its state directory)."""
+        logs = RunResult(self.name, log_dir=run.result.log_dir or cluster, log_file=run.result.log_file)
+        parts = Report.read(_log_lines(logs)).profiles.values()
+        profile.conclude(self.out_dir, run.spec, self.name, parts, run.profile_run_id, run.result)
 
     def _run_here(self, run: "_Run") -> None:
         result = run.result
@@ -143,8 +168,9 @@ class DoraEngine(Engine):
         process = dora.run_dataflow(local if local.exists() else run.dataflow, run.env_vars, result.log_file)
         result.pids.append(process.pid)
         try:
-            outcome = Supervisor(process, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: starting(run))
+            with Follow(run.live, lambda: [result.log_file]):
+                outcome = Supervisor(process, shm=run.shm).wait(
+                    run.duration, run.timeout, on_deadline=process.interrupt, waiting_for=lambda: starting(run))
         finally:
             process.stop()
         result.log_dir = _newest(_log_dirs(run.dataflow.parent / "out") - before)
@@ -204,9 +230,10 @@ class DoraEngine(Engine):
             stopping.append(dora.request_stop(coordinator, run.spec.name))
 
         try:
-            return Supervisor(process, helpers, shm=run.shm).wait(
-                run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: starting(run),
-                broken=broken)
+            with Follow(run.live, lambda: [run.result.log_file]):
+                return Supervisor(process, helpers, shm=run.shm).wait(
+                    run.duration, run.timeout, on_deadline=request_stop, waiting_for=lambda: starting(run),
+                    broken=broken)
         except KeyboardInterrupt:
             request_stop()  # the nodes end as at a normal stop (teardown runs); stop_all ends what does not
             wait_until(lambda: process.poll() is not None, INTERRUPT_GRACE_S)
@@ -300,6 +327,8 @@ class _Run:
     result: RunResult
     shm: ShmTracker
     all_ready: bool = False
+    profile_run_id: Optional[str] = None  # set when the run is profiled
+    live: LiveLog = field(default_factory=LiveLog)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------

@@ -21,9 +21,12 @@ from ..errors import ComponentError, ComponentStalledError, ConfigError
 from ..graph import SystemSpec
 from ..graph.plan import node_plan
 from ..output import claim_build_dir, write_generated
-from ..runtime_stubs.lk_runtime import build, host, record
+from ..runtime_stubs.lk_runtime import build, host, logs, record
+from ..runtime_stubs.lk_runtime.profile import Profiler
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
+from ..tools.logs import LiveLog
 from ..tools.signals import stop_requests
+from . import profile
 from .base import Engine
 from .run import LaunchOptions, RunResult
 
@@ -83,15 +86,24 @@ class NativeEngine(Engine):
             raise as_component_error(exc) from None
         recorder = record.Recorder(str(record_dir)) if record_dir else None
         runner = host.Host(plan, instances, record=recorder, strict=True, iterations=options.iterations)
+        profiler = Profiler(runner).install() if options.profile else None
+        result = RunResult("native", record_dir=record_dir)
+        live = LiveLog()
+        # Shown as live logs where someone shows them (the CLI); through the API, prints go where they go.
+        restore = logs.capture(plan, instances, target=live) if live.shown() else (lambda: None)
         try:
             with stop_requests():
                 run_bounded(runner, instances, options.duration, options.realtime)
         except ComponentFailure as exc:
-            raise as_component_error(exc) from None
+            raise live.explained(as_component_error(exc)) from None
         finally:
+            restore()
             if recorder is not None:
                 recorder.close()
-        return RunResult("native", runner.messages, {s.name: s.fired for s in runner.slots}, record_dir)
+            if profiler is not None:  # a run stopped by Ctrl-C or a failure is profiled too
+                profile.conclude(self.out_dir, spec, self.name, [profiler.result()], options.run_id, result)
+        result.messages, result.fired = runner.messages, {s.name: s.fired for s in runner.slots}
+        return result
 
 
 def run_bounded(runner, instances, duration: Optional[float], realtime: bool) -> None:

@@ -19,6 +19,7 @@ class Report:
     summaries: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by node
     failures: List[Dict[str, Any]] = field(default_factory=list)
     lost: Dict[str, int] = field(default_factory=dict)  # per edge "src node/output -> dst node/input"
+    profiles: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by node, with --profile
 
     @classmethod
     def read(cls, lines: Iterable[str]) -> "Report":
@@ -28,6 +29,8 @@ class Report:
                 found.summaries[data["node"]] = data
             elif mark == marks.FAILURE:
                 found.failures.append(data)
+            elif mark == marks.PROFILE and isinstance(data.get("node"), str):
+                found.profiles[data["node"]] = data
             elif mark == marks.LOST:
                 for edge, count in (data.get("missing") or {}).items():
                     if isinstance(count, int):
@@ -80,7 +83,7 @@ def _marked(lines: Iterable[str]):
     seen = set()
     decoder = json.JSONDecoder()
     for line in lines:
-        for mark in (marks.SUMMARY, marks.FAILURE, marks.LOST):
+        for mark in (marks.SUMMARY, marks.FAILURE, marks.LOST, marks.PROFILE):
             at = line.find(mark)
             if at < 0:
                 continue

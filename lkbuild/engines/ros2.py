@@ -14,13 +14,15 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..errors import ComponentStalledError, ToolFailedError
+from ..errors import ComponentError, ComponentStalledError, ToolFailedError
 from ..output import write_generated
 from ..runtime_stubs.lk_runtime.report import SUMMARY as SUMMARY_MARK
 from ..tools import Process, stop_all
-from ..tools.colcon import Colcon, tree_digest
+from ..tools.colcon import Colcon
 from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files, workspace_problem
+from ..tools.logs import Follow, LiveLog
 from ..tools.signals import stop_requests
+from . import profile
 from .base import Engine
 from .native import write_system_json
 from .report import Report
@@ -71,10 +73,15 @@ class Ros2Engine(Engine):
         return self.workspace / "src" / spec.name / "launch" / f"{spec.name}.launch.py"
 
     def build(self, spec, env=None) -> bool:
-        """``colcon build`` the package unless its sources are unchanged since the last build; True if built."""
-        package = self.workspace / "src" / spec.name
+        """``colcon build`` the package unless what it is built from is unchanged; True if built.
+
+        A change of config values that travel as ROS parameters needs no build: the nodes read them
+        from the params file compile wrote (``ros2.code_digest``).
+        """
+        from ..generators import ros2
+
         stamp = self.workspace / "build" / f".lkbuild-{spec.name}.sha256"
-        digest = tree_digest(package)
+        digest = ros2.code_digest(spec)
         installed = self.workspace / "install" / spec.name / "lib" / spec.name
         if installed.is_dir() and stamp.is_file() and stamp.read_text() == digest:
             return False
@@ -91,7 +98,7 @@ class Ros2Engine(Engine):
         from ..generators import ros2
 
         install = self.workspace / "install" / spec.name
-        params = install / "share" / spec.name / "config" / "params.yaml"
+        params = ros2.params_file(self.workspace, spec.name)
         values = self.launch_arguments(options)
         out = {}
         for node in spec.nodes:
@@ -126,20 +133,29 @@ class Ros2Engine(Engine):
         before = shm_files()
         processes: Dict[str, Process] = {}
         with stop_requests():
+            live = LiveLog()
             try:
-                self._run(spec, result, processes, options)
+                self._run(spec, result, processes, options, live)
+            except ComponentError as exc:
+                raise live.explained(exc) from None
             finally:
                 stop_all(list(processes.values()))
                 remove_stale_shm(before)
+                if options.profile:  # also when the run was stopped or failed
+                    parts = self._report(*processes.values()).profiles.values()
+                    profile.conclude(self.out_dir, spec, self.name, parts, options.run_id, result)
         self._summarize(result, spec)
         return result
 
-    def _run(self, spec, result, processes, options: LaunchOptions) -> None:
+    def _run(self, spec, result, processes, options: LaunchOptions, live: Optional[LiveLog] = None) -> None:
         """Start the processes (into ``processes``) and supervise them until the run ends."""
         cli = Ros2Cli()
         if cli.available():
-            result.commands["launch"] = cli.launch_argv(spec.name, f"{spec.name}.launch.py",
-                                                        self.launch_arguments(options))
+            from ..generators import ros2
+
+            arguments = {**self.launch_arguments(options),
+                         "params_file": str(ros2.params_file(self.workspace, spec.name))}
+            result.commands["launch"] = cli.launch_argv(spec.name, f"{spec.name}.launch.py", arguments)
         else:
             result.commands = self.commands(spec, options)
         workspace = Workspace(self.workspace)
@@ -147,7 +163,8 @@ class Ros2Engine(Engine):
             log = result.log_dir / f"{name}.log"
             log.write_bytes(b"")
             processes[name] = workspace.start_sourced(argv, log, options.env)
-        self._supervise(processes, options.duration, options.timeout, spec)
+        with Follow(live or LiveLog(), lambda: [p.log_path for p in processes.values()]):
+            self._supervise(processes, options.duration, options.timeout, spec)
 
     def _supervise(self, processes: Dict[str, Process], duration, timeout, spec=None) -> None:
         """Wait for every process to end; on a failure stop the others and raise what went wrong."""

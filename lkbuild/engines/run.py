@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..runtime_stubs.lk_runtime.settings import Settings
 
 # Options every engine takes, and those only some do.
-COMMON = frozenset({"iterations", "duration", "realtime", "record_dir", "timeout"})
+COMMON = frozenset({"iterations", "duration", "realtime", "record_dir", "timeout", "profile"})
 EXTRA: Dict[str, FrozenSet[str]] = {
     "native": frozenset(),
     "dora": frozenset({"coordinator_addr", "local_cluster"}),
@@ -39,6 +39,7 @@ class LaunchOptions:
     coordinator_addr: Optional[str] = None
     local_cluster: bool = False
     env: Optional[Dict[str, str]] = None
+    profile: bool = False
     run_id: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @classmethod
@@ -73,7 +74,7 @@ class LaunchOptions:
     def settings(self) -> Settings:
         """What every Node's process is told about this run (``lk_runtime.settings``)."""
         record = self.record_path
-        return Settings(self.iterations, self.realtime, str(record) if record else None, self.run_id)
+        return Settings(self.iterations, self.realtime, str(record) if record else None, self.run_id, self.profile)
 
 
 @dataclass
@@ -97,6 +98,8 @@ class RunResult:
     commands: Dict[str, List[str]] = field(default_factory=dict)
     pids: List[int] = field(default_factory=list)
     built: bool = False
+    profile: Optional[Dict] = None      # with --profile: the merged profile (``engines.profile``)
+    profile_path: Optional[Path] = None
 
     def lines(self, system: str) -> List[str]:
         """How the CLI tells the user what happened."""
@@ -115,6 +118,8 @@ class RunResult:
         if self.boundary:
             out.append("at the boundary with foreign endpoints: "
                        + ", ".join(f"{e}: {n}" for e, n in self.boundary.items()))
+        if self.profile_path:
+            out.append(f"profile: {self.profile_path}")
         if self.lost:
             out.append("messages lost in transit: " + ", ".join(f"{e}={n}" for e, n in sorted(self.lost.items())))
         return out

@@ -7,6 +7,7 @@ the build already knew:
 * ``routes`` / ``exports`` / ``imports``: edges inside the Node, outputs that leave it, inputs fed from
   other Nodes;
 * ``messages``: the ROS message types (``pkg/msg/Name``) the Node's ports carry, from their annotations;
+* ``stand_ins``: modules its files import that no component of its machine uses (-> who does use them);
 * ``run``: the control plane of a run spread over several Nodes (``lk_runtime.ending``): every Node,
   the leader that decides when the run is over, the Nodes with clocks (sources or loop starters) and
   every edge between Nodes as ``[src node, "component.output", dst node, "component.input"]``.
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..runtime_stubs.lk_runtime import rosmsg
+from . import machines
 
 
 def component_entry(c) -> Dict[str, Any]:
@@ -174,6 +176,8 @@ def node_plan(spec, node: Optional[str] = None) -> Dict[str, Any]:
         "exports": [list(x) for x in sorted(exports)],
         "imports": imports,
         "messages": messages(spec, node),
+        # modules its files import that no component of its machine uses: stood in for (lk_runtime.stand_ins)
+        "stand_ins": machines.stand_ins(spec, node) if node is not None else {},
         "run": run_plan(spec) if node is not None else None,
         # dora restarts a failed Node that asks for it: then it must not stop the others (``ending``)
         "restart": spec.node(node).restart if node is not None else None,

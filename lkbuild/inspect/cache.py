@@ -16,7 +16,7 @@ from typing import Dict, Optional, Union
 from .facts import FileFacts
 
 # Bump when the reader learns something new: old cache entries are then ignored.
-READER_VERSION = "2"
+READER_VERSION = "3"  # 3: module-level variables are owners of their uses
 DEFAULT_DIR = Path(".lk_build") / "cache" / "inspect"
 
 

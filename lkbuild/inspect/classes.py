@@ -19,7 +19,7 @@ class ImportUse:
     module: str  # top-level import name
     requirement: str  # "numpy==2.4.6", or the bare name when it is not installed here
     installed: bool
-    used: bool  # the class's code uses it (False: its module imports it, so importing needs it)
+    used: bool  # the class's code uses it (False: only its module imports it; a stand-in does there)
     file: str
     line: int
     col: int
@@ -38,7 +38,9 @@ class ClassSource:
 
     @property
     def requirements(self) -> List[str]:
-        return sorted({i.requirement for i in self.imports}, key=str.lower)
+        """What the class's code really uses. A module its file merely imports is not one: on a machine
+        where no component uses it, the runtime stands in for it (``lk_runtime.stand_ins``)."""
+        return sorted({i.requirement for i in self.imports if i.used}, key=str.lower)
 
 
 def class_file(cls) -> Optional[Path]:

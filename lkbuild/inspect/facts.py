@@ -134,7 +134,8 @@ class ClassFact:
 class FileFacts:
     imports: List[ImportFact] = field(default_factory=list)
     uses: Dict[str, List[str]] = field(default_factory=dict)  # owner -> module-level names it uses
-    defs: Dict[str, str] = field(default_factory=dict)  # top-level def/class name -> "function" | "class"
+    # top-level def/class name -> "function" | "class"; a module-level ``NAME = ...`` -> "variable"
+    defs: Dict[str, str] = field(default_factory=dict)
     classes: Dict[str, ClassFact] = field(default_factory=dict)  # by qualname
     constructions: List[ConstructionFact] = field(default_factory=list)
     syntax_error: Optional[Tuple[str, int, int]] = None

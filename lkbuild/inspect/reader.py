@@ -95,6 +95,11 @@ class _Reader(cst.CSTVisitor):
             else:
                 owner = MODULE_OWNER
                 self._module_assignments(stmt)
+                variable = _module_variable(stmt)
+                if variable is not None and self.facts.defs.get(variable, "variable") == "variable":
+                    # `LOG = sdk.Logger()`: a class that uses LOG needs sdk (its statement stays module code too)
+                    owner = variable
+                    self.facts.defs[variable] = "variable"
             first = stmt.decorators[0] if getattr(stmt, "decorators", None) else stmt  # decorators belong to it
             self.top_level.append((self.get_metadata(PositionProvider, first).start.line, owner))
 
@@ -421,6 +426,15 @@ def _value_verdict(reader: _Reader, value) -> Tuple[Optional[str], List[Tuple[st
     return None, calls
 
 
+def _module_variable(stmt) -> Optional[str]:
+    """The one name a module-level ``NAME = ...`` (or ``NAME: T = ...``) statement binds, else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    if isinstance(stmt.body[0], cst.AnnAssign) and stmt.body[0].value is None:
+        return None  # an annotation alone binds nothing
+    return _assigned_name(stmt.body[0])
+
+
 def _collect_uses(wrapper: MetadataWrapper, reader: _Reader, facts: FileFacts) -> None:
     """For each top-level statement's owner, the module-level names its code refers to (scope analysis)."""
     scopes = {s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
@@ -443,4 +457,6 @@ def _collect_uses(wrapper: MetadataWrapper, reader: _Reader, facts: FileFacts) -
             for ref in referents:
                 if ref.name != owner:
                     uses.setdefault(owner, set()).add(ref.name)
+                    if facts.defs.get(owner) == "variable":
+                        uses.setdefault(MODULE_OWNER, set()).add(ref.name)
     facts.uses = {owner: sorted(names) for owner, names in sorted(uses.items())}

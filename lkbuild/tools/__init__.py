@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import MissingToolError, ToolFailedError
 
@@ -111,12 +111,19 @@ class Tool:
         return env
 
     def run(self, args: Sequence[str], cwd=None, env: Optional[Mapping[str, str]] = None,
-            timeout: Optional[float] = None, check: bool = True, hint: str = "") -> subprocess.CompletedProcess:
-        """Run to completion, capturing output; raises ToolFailedError (with the output's tail) on failure."""
+            timeout: Optional[float] = None, check: bool = True, hint: str = "",
+            on_line: Optional[Callable[[str], None]] = None) -> subprocess.CompletedProcess:
+        """Run to completion, capturing output; raises ToolFailedError (with the output's tail) on failure.
+
+        ``on_line``: called with each line of output as it comes (stderr merged into stdout), for progress.
+        """
         cmd = [self.executable(), *map(str, args)]
         try:
-            done = subprocess.run(cmd, cwd=cwd, env=self.environment(env), capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
+            if on_line is not None:
+                done = _streamed(cmd, cwd, self.environment(env), timeout, on_line)
+            else:
+                done = subprocess.run(cmd, cwd=cwd, env=self.environment(env), capture_output=True, text=True,
+                                      timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             raise ToolFailedError(cmd, -1, tail(out), f"timed out after {timeout} s") from None
@@ -136,6 +143,31 @@ class Tool:
             if log_path:
                 out.close()
         return Process(popen, cmd, log_path)
+
+
+def _streamed(cmd, cwd, env, timeout: Optional[float], on_line) -> subprocess.CompletedProcess:
+    """``subprocess.run`` with the output read line by line as it comes (stderr merged into stdout)."""
+    import threading
+
+    popen = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             stdin=subprocess.DEVNULL, errors="replace")
+    lines: List[str] = []
+
+    def read() -> None:
+        for line in popen.stdout:
+            lines.append(line)
+            on_line(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        code = popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait()
+        raise subprocess.TimeoutExpired(cmd, timeout, output="".join(lines)) from None
+    reader.join(5.0)
+    return subprocess.CompletedProcess(cmd, code, "".join(lines), "")
 
 
 def stop_all(processes: Sequence["Process"], grace: float = 5.0) -> None:
@@ -162,14 +194,28 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, waiting_for: st
     With ``waiting_for``, a wait that lasts says so every few seconds (``lkbuild`` logger, INFO), so a
     user never watches a silent terminal without knowing why.
     """
+    from .progress import Progress
+
     start = time.monotonic()
     deadline = start + timeout
+    progress = Progress(f"waiting for {waiting_for}") if waiting_for else None
+    if progress is not None and not progress.enabled:
+        progress = None  # not a terminal: a log line every few seconds instead
+    if progress is None:
+        return _wait(predicate, deadline, interval, waiting_for, progress, start, timeout)
+    with progress:
+        return _wait(predicate, deadline, interval, waiting_for, progress, start, timeout)
+
+
+def _wait(predicate, deadline, interval, waiting_for, progress, start, timeout) -> bool:
     said = start
     while time.monotonic() < deadline:
         if predicate():
             return True
         now = time.monotonic()
-        if waiting_for and now - said >= PROGRESS_EVERY_S:
+        if progress is not None:
+            progress.update(detail=f"{now - start:.0f} of at most {timeout:.0f} s")
+        elif waiting_for and now - said >= PROGRESS_EVERY_S:
             log.info("waiting for %s (%.0f s of at most %.0f s)", waiting_for, now - start, timeout)
             said = now
         time.sleep(interval)

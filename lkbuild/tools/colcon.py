@@ -1,11 +1,11 @@
 """``colcon``: builds and tests the generated ROS 2 workspace."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from . import Tool
+from .progress import Progress
 
 INSTALL_HINT = ("Install lkbuild's ROS 2 extra in this environment: pip install 'lkbuild[ros2]' "
                 "(colcon-core, colcon-ros, colcon-python-setup-py and the rclpy Jazzy wheels).")
@@ -32,11 +32,12 @@ class Colcon(Tool):
 
     def build(self, workspace: Path, packages: Sequence[str], env: Optional[Mapping[str, str]] = None,
               timeout: float = 600) -> None:
-        """``colcon build`` of ``packages`` in ``workspace`` (sources under ``src/``)."""
-        self.run([*self._common(workspace), "build", "--base-paths", "src", "--build-base", "build",
-                  "--install-base", "install", "--packages-select", *packages],
-                 cwd=workspace, env=env, timeout=timeout,
-                 hint="The generated package did not build; the colcon log is under log/colcon in the workspace.")
+        """``colcon build`` of ``packages`` in ``workspace`` (sources under ``src/``); progress on a terminal."""
+        with Progress("colcon build", total=len(packages)) as progress:
+            self.run([*self._common(workspace), "build", "--base-paths", "src", "--build-base", "build",
+                      "--install-base", "install", "--packages-select", *packages],
+                     cwd=workspace, env=env, timeout=timeout, on_line=progress.colcon_line if progress.enabled else None,
+                     hint="The generated package did not build; the colcon log is under log/colcon in the workspace.")
 
     def test(self, workspace: Path, packages: Sequence[str], env: Optional[Mapping[str, str]] = None,
              timeout: float = 600) -> str:
@@ -47,11 +48,3 @@ class Colcon(Tool):
         done = self.run([*self._common(workspace), "test-result", "--test-result-base", "build", "--verbose"],
                         cwd=workspace, env=env, timeout=60, hint="A test of the generated package failed.")
         return done.stdout
-
-
-def tree_digest(root: Path) -> str:
-    """sha256 over the paths and bytes of every file under ``root``: has a package's source changed?"""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()

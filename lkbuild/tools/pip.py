@@ -10,13 +10,19 @@ from typing import List, Sequence
 
 from ..errors import ConfigError, ToolFailedError
 from . import Tool, tail
+from .progress import Progress
 
 NO_WHEEL = (
     "No wheel of {names} exists for {target}, and it does not build into a pure-Python wheel. A bundle "
-    "installs offline from wheels only, so every requirement (and each of its dependencies) needs a wheel "
-    "for the machine's platform and Python version. Pick a version that ships one, drop the import from "
-    "the components on this machine, or bundle without --offline."
+    "pins every requirement (and each of its dependencies) by the sha256 of its wheel for the machine's "
+    "platform and Python version. Pick a version that ships one, bundle --offline with a vendor's wheel "
+    "where pip finds it (PIP_FIND_LINKS=<folder>), or drop the import from the components on this "
+    "machine.{hint}"
 )
+PYTHON_HINT = (" They have wheels for CPython {python} on this platform: pass --python {python} (the base image "
+               "then defaults to python:{python}-slim-bookworm), or Machine(..., python=\"{python}\").")
+# Tried, in this order, when a requirement has no wheel for the machine's Python.
+OTHER_PYTHONS = ("3.11", "3.12", "3.13", "3.14")
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip file can hold
 # Rounds of "build the pure-Python wheels pip could not find, then resolve again".
 MAX_ROUNDS = 5
@@ -28,6 +34,10 @@ class Pip(Tool):
 
     name = "pip"
     how_to_install = "Install pip into the Python that runs lkbuild: `python -m ensurepip`."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.built: List[str] = []  # file names of the wheels build_pure_wheel made (no index has them)
 
     def executable(self) -> str:
         return sys.executable
@@ -52,30 +62,49 @@ class Pip(Tool):
         dest.mkdir(parents=True, exist_ok=True)
         if not requirements:
             return []
-        abi = "cp" + python.replace(".", "")
-        args = ["download", "--only-binary=:all:", "--implementation", "cp", "--python-version", python,
-                "--abi", abi, "--abi", "abi3", "--abi", "none", "--dest", str(dest)]
-        for platform in platforms:
-            args += ["--platform", platform]
+        args = self._download_args(platforms, python, dest)
         tried = set()
         for _ in range(MAX_ROUNDS):
             # Wheels built in earlier rounds sit in dest: --find-links lets the resolver use them.
-            done = self.run([*args, "--find-links", str(dest), *requirements], check=False)
+            with Progress(f"downloading wheels for {target}") as progress:
+                done = self.run([*args, "--find-links", str(dest), *requirements], check=False,
+                                on_line=progress.pip_line if progress.enabled else None)
             if done.returncode == 0:
                 break
             output = done.stdout + "\n" + done.stderr
             missing = sorted(set(_NO_MATCH.findall(output)) - tried)
             if not missing:
                 if tried & set(_NO_MATCH.findall(output)):
-                    raise ConfigError(NO_WHEEL.format(names=", ".join(sorted(tried)), target=target))
+                    raise self._no_wheel(sorted(tried), target, platforms, python)
                 raise ToolFailedError([self.executable(), "-m", "pip", *args], done.returncode, tail(output))
             tried.update(missing)
             unbuildable = [name for name in missing if not self.build_pure_wheel(name, dest)]
             if unbuildable:
-                raise ConfigError(NO_WHEEL.format(names=", ".join(unbuildable), target=target))
+                raise self._no_wheel(unbuildable, target, platforms, python)
         else:
-            raise ConfigError(NO_WHEEL.format(names=", ".join(sorted(tried)), target=target))
+            raise self._no_wheel(sorted(tried), target, platforms, python)
         return sorted(p for p in dest.iterdir() if p.suffix == ".whl")
+
+    @staticmethod
+    def _download_args(platforms: Sequence[str], python: str, dest: Path) -> List[str]:
+        abi = "cp" + python.replace(".", "")
+        args = ["download", "--only-binary=:all:", "--implementation", "cp", "--python-version", python,
+                "--abi", abi, "--abi", "abi3", "--abi", "none", "--dest", str(dest)]
+        for platform in platforms:
+            args += ["--platform", platform]
+        return args
+
+    def _no_wheel(self, names: Sequence[str], target: str, platforms: Sequence[str], python: str) -> ConfigError:
+        """The "no wheel" error; when another CPython has wheels of all of ``names``, it says to pass it."""
+        hint = ""
+        for other in (p for p in OTHER_PYTHONS if p != python):
+            with tempfile.TemporaryDirectory() as scratch:
+                done = self.run([*self._download_args(platforms, other, Path(scratch)), "--no-deps", *names],
+                                check=False)
+            if done.returncode == 0:
+                hint = PYTHON_HINT.format(python=other)
+                break
+        return ConfigError(NO_WHEEL.format(names=", ".join(names), target=target, hint=hint))
 
     def build_pure_wheel(self, requirement: str, dest: Path) -> bool:
         """Build ``requirement`` from its source distribution; keep it only if it is pure Python.
@@ -91,6 +120,7 @@ class Pip(Tool):
             if done.returncode != 0 or len(built) != 1 or not built[0].name.endswith("-none-any.whl"):
                 return False
             shutil.move(str(built[0]), dest / built[0].name)
+            self.built.append(built[0].name)
         return True
 
 

@@ -15,6 +15,7 @@ It samples the run's shared-memory files as it waits (``ShmTracker``), so they c
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
@@ -108,4 +109,7 @@ class Supervisor:
             if timeout is not None and outcome.elapsed >= timeout:
                 outcome.timed_out = True
                 return outcome
-            time.sleep(POLL_S)
+            try:
+                self.main.wait(POLL_S)  # returns as soon as the run ends: no sleeping past it
+            except subprocess.TimeoutExpired:
+                pass

@@ -10,14 +10,17 @@ import importlib
 import os
 import sys
 import traceback
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
-from . import codec
+from . import codec, stand_ins
 from .errors import ComponentFailure
 
 
-def resolve_class(entry: Dict[str, Any]):
-    """The component class of a plan entry, importing its module from the recorded import root."""
+def resolve_class(entry: Dict[str, Any], finder: Optional[stand_ins.MachineStandIns] = None):
+    """The component class of a plan entry, importing its module from the recorded import root.
+
+    With ``finder`` (the machine's stand-ins), module-level code may use the stand-ins while it runs.
+    """
     module_name, qualname = entry["module"], entry["qualname"]
     module = sys.modules.get(module_name)
     if module is None:
@@ -29,7 +32,13 @@ def resolve_class(entry: Dict[str, Any]):
         root = entry.get("import_root")
         if root and root not in sys.path:
             sys.path.insert(0, root)
-        module = importlib.import_module(module_name)
+        if finder is not None:
+            finder.importing += 1
+        try:
+            module = importlib.import_module(module_name)
+        finally:
+            if finder is not None:
+                finder.importing -= 1
     codec.register_marked(vars(module))
     obj = module
     for part in qualname.split("."):
@@ -60,19 +69,31 @@ def decode_argument(value, cls):
     return {k: decode_argument(v, cls) for k, v in value.items()}
 
 
-def build_component(entry: Dict[str, Any]):
+def build_component(entry: Dict[str, Any], finder: Optional[stand_ins.MachineStandIns] = None):
     """Construct one component exactly as the user's program did."""
-    cls = resolve_class(entry)
+    cls = resolve_class(entry, finder)
     construction = entry["construction"]
     args = [decode_argument(v, cls) for v in construction["args"]]
     kwargs = {k: decode_argument(v, cls) for k, v in construction["kwargs"].items()}
-    return cls(*args, **kwargs)
+    if finder is None:
+        return cls(*args, **kwargs)
+    finder.building = entry["name"]
+    try:
+        instance = cls(*args, **kwargs)
+    finally:
+        finder.building = None
+    finder.add_component(entry["name"], instance)
+    return instance
 
 
 def build_entry(plan: Dict[str, Any], entry: Dict[str, Any]):
-    """One component of a plan; a failure is the component's, in phase ``__init__``."""
+    """One component of a plan; a failure is the component's, in phase ``__init__``.
+
+    The plan's ``stand_ins`` (modules its files import that no component of the machine uses) are
+    stood in for first, so those files import where the modules are not installed.
+    """
     try:
-        return build_component(entry)
+        return build_component(entry, stand_ins.for_plan(plan))
     except Exception:
         raise ComponentFailure(entry["name"], entry.get("node") or plan.get("node", "local"),
                                entry.get("machine") or plan.get("machine") or "local", "__init__",

@@ -391,6 +391,48 @@ def roundtrip(value: Any) -> Any:
     return decode(encode(value))
 
 
+# -- carrying a value within one process ----------------------------------------------------------------------
+SHARED = frozenset((type(None), bool, int, float, str, bytes))  # immutable: the receiver may share them
+
+
+def carry(value: Any, depth: int = 0) -> Any:
+    """What ``roundtrip(value)`` returns, made without the bytes (the native engine's in-process hop).
+
+    The receiver gets what it would get from another process: an equal value of the same types, its
+    own copy of every list, dict and tuple, arrays read-only and C-ordered (one copy), and the same
+    CodecError for a value that could not travel. Immutable values are shared as they are; anything
+    else (numpy scalars, dataclasses, external messages) takes the codec's own round trip.
+    """
+    if depth > MAX_DEPTH:
+        raise CodecError(f"value nested deeper than {MAX_DEPTH} levels")
+    t = type(value)
+    if t in SHARED:
+        return value
+    if t is list:
+        return [carry(item, depth + 1) for item in value]
+    if t is tuple:
+        return tuple([carry(item, depth + 1) for item in value])
+    if t is dict:
+        return {carry(key, depth + 1): carry(item, depth + 1) for key, item in value.items()}
+    if t is bytearray or t is memoryview:
+        return bytes(value)
+    if t.__name__ == "ndarray" and _is_numpy(value):
+        return _carry_array(value)
+    parts = [MAGIC]
+    _encode(value, parts, depth, [len(MAGIC)])  # from this depth: the same limit as the whole message's
+    return decode(b"".join(parts))
+
+
+def _carry_array(array):
+    import numpy as np
+
+    dtype = np.dtype(_dtype_text(array.dtype))
+    if array.ndim > 32:
+        raise CodecError("arrays with more than 32 dimensions cannot travel")
+    copy = np.frombuffer(array.tobytes(), dtype=dtype, count=array.size).reshape(array.shape)
+    return copy  # a view of immutable bytes: read-only, and it can't be made writeable
+
+
 if sys.byteorder != "little":  # pragma: no cover
     raise ImportError("lk_runtime.codec supports little-endian machines only")
 

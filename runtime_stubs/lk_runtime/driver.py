@@ -54,6 +54,13 @@ def drive(host, control: Ending, transport: Transport, realtime: bool,
     decision = Decision()
     while not transport.stop_requested:
         now = clock()
+        if control.warming:  # before the first firing: every Node receives a message (ending: Warm-up)
+            decision = control.warm_up(now)
+            transport.publish(decision.status)
+            transport.broadcast(decision.control)
+            if control.warming:
+                transport.wait(decision.wait)
+            continue
         due = host.next_due()
         wait = None
         if due is not None:

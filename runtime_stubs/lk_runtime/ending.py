@@ -26,6 +26,11 @@ system) and to the Nodes that send to it, never to every Node; decisions go from
 * A Node that fails says so (``failure``); the Nodes that hear it stop, the leader tells every other one.
   A control-plane peer that goes away (its process ended or failed) ends the run here too.
 * Statuses and decisions carry the run's id: a message of another run (or any other process) is ignored.
+* Warm-up (``warm_up``, on dora): dora delivers the first message a node receives a few hundred
+  milliseconds late, later ones in well under one. So before any source fires, the leader broadcasts
+  ``hello`` (again every ``HELLO_EVERY_S``), every Node answers with a status marked ``warm``, and once
+  every Node has answered the leader broadcasts ``go``: every Node has then received a message, and the
+  Nodes with clocks start. Never for long: after ``WARM_UP_S`` every Node starts anyway.
 * Foreign endpoints (``DoraNode``) do not speak this protocol; what they send is seen only as it arrives
   (``run["feeds"]``). An input fed by a *foreign source* (a foreign node no component feeds) counts as a
   clock of its Node until it closes: the foreign node ended. An input fed by a *relay* (a foreign node
@@ -43,6 +48,8 @@ ACK_EVERY = 50        # a receiver reports its counts after this many messages
 STATUS_QUIET_S = 0.005  # a Node reports idle after this long without events ...
 MAX_QUIET_S = 0.2       # ... doubled each time it turns out busy again right after, up to this
 LOSS_GRACE_S = 3.0    # all idle, counts unequal, nothing changing this long: the messages were lost
+HELLO_EVERY_S = 1.0   # the leader repeats its warm-up hello this often (if an answer is missing) ...
+WARM_UP_S = 3.0       # ... and every Node starts after this long, warm or not
 RELAY_QUIET_S = 0.5   # a foreign relay that sent nothing this long after the drain has nothing more to send
 
 
@@ -69,7 +76,8 @@ class Ending:
         run_id: the run's id, carried by every status and decision.
     """
 
-    def __init__(self, node: str, run: Dict[str, Any], ending: bool = True, run_id: str = ""):
+    def __init__(self, node: str, run: Dict[str, Any], ending: bool = True, run_id: str = "",
+                 warm_up: bool = False):
         self.node = node
         self.nodes: List[str] = list(run["nodes"])
         self.leader = run["leader"]
@@ -85,7 +93,8 @@ class Ending:
         self.received_counts: Dict[str, int] = {inp: 0 for _, _, dst, inp in self.edges if dst == node}
         self.statuses: Dict[str, Dict[str, Any]] = {}  # the latest word of every other Node
         self.heard_at: Dict[str, float] = {}
-        self.published: Optional[tuple] = None  # (idle, sent, received) as last published
+        self.published: Optional[tuple] = None  # (idle, changes) as last published
+        self.changes = 0  # messages sent and received so far: what a status's counts sum up
         self.unreported = 0
         self.last_event = 0.0
         self.drained = False
@@ -96,6 +105,12 @@ class Ending:
         self.stable: Optional[tuple] = None  # (snapshot, since) while all are idle with counts unequal
         self.failed_peer: Optional[str] = None
         self.quiet = STATUS_QUIET_S
+        self.warming = warm_up and len(self.nodes) > 1  # see "Warm-up"
+        self.warm_since: Optional[float] = None
+        self.hello_at: Optional[float] = None  # the leader: when it last said hello
+        self.heard_hello = False               # the others: the leader's hello arrived ...
+        self.answered = False                  # ... and this Node answered it
+        self.warm: set = set()                 # the leader: the Nodes that answered
         self.feeds = {key: kind for node_, key, kind in run.get("feeds", ()) if node_ == node}
         self.feeds_closed: set = set()
         self.feed_at: Dict[str, float] = {}
@@ -104,6 +119,7 @@ class Ending:
     # -- what happens -------------------------------------------------------------------------------------
     def sent(self, key: str) -> None:
         self.sent_counts[key] = self.sent_counts.get(key, 0) + 1
+        self.changes += 1
 
     def received(self, key: str, now: float) -> Optional[Dict[str, Any]]:
         """A message arrived on input ``key``; returns a status to publish *before* handling it, if any.
@@ -112,6 +128,7 @@ class Ending:
         reports its counts every ``ACK_EVERY`` messages (the sender's flow control).
         """
         self.received_counts[key] = self.received_counts.get(key, 0) + 1
+        self.changes += 1
         self.last_event = now
         if key in self.feeds:
             self.feed_at[key] = now
@@ -135,6 +152,8 @@ class Ending:
         self.statuses[node] = status
         self.heard_at[node] = now
         self.last_event = now
+        if status.get("warm") is True:
+            self.warm.add(node)
         if status.get("failed") is True and self.failed_peer is None:
             self.failed_peer = node  # it has stopped: so does this Node (the leader tells the others)
 
@@ -143,6 +162,10 @@ class Ending:
         if control.get("run", "") != self.run_id or control.get("node") != self.leader or self.is_leader:
             return
         self.last_event = now
+        if control.get("hello"):
+            self.heard_hello = True
+        if control.get("go"):
+            self.warming = False
         if control.get("drain"):
             self.drained = True
             self.drained_at = now
@@ -150,6 +173,32 @@ class Ending:
             self.done = True
             self.lost = dict(control.get("lost") or {})
 
+    def warm_up(self, now: float) -> Decision:
+        """While ``warming``: what to send, and how long to wait for the answer (see "Warm-up")."""
+        decision = Decision()
+        if self.warm_since is None:
+            self.warm_since = now
+        if now - self.warm_since >= WARM_UP_S:
+            self.warming = False
+            return decision
+        if self.is_leader:
+            if self.warm >= set(self.nodes) - {self.node}:
+                self.warming = False
+                decision.control = self._control(go=True)
+                return decision
+            if self.hello_at is None or now - self.hello_at >= HELLO_EVERY_S:
+                self.hello_at = now
+                decision.control = self._control(hello=True)
+            decision.wait = min(HELLO_EVERY_S - (now - self.hello_at), WARM_UP_S - (now - self.warm_since))
+            return decision
+        if self.heard_hello and not self.answered:
+            self.answered = True
+            decision.status = {**self._status(False), "warm": True}
+        if self.answered and self.node not in self.clocked:
+            self.warming = False  # nothing to hold here: it only had to receive a message
+            return decision
+        decision.wait = WARM_UP_S - (now - self.warm_since)
+        return decision
     def on_feed_closed(self, key: str) -> None:
         """An input fed by a foreign endpoint closed: that endpoint has ended."""
         if key in self.feeds:
@@ -217,8 +266,7 @@ class Ending:
             idle = idle and settled
             if not idle and self.published is not None and self.published[0]:
                 decision.status = self._publish(False)  # a relay may still send: not idle after all
-        current = self._snapshot(idle)
-        if idle and current != self.published and (self.node in self.clocked or self.drained):
+        if idle and (True, self.changes) != self.published and (self.node in self.clocked or self.drained):
             quiet = now - self.last_event
             if quiet < self.quiet:
                 decision.wait = self.quiet - quiet
@@ -278,7 +326,7 @@ class Ending:
 
     # -- helpers --------------------------------------------------------------------------------------------
     def _snapshot(self, idle: bool) -> tuple:
-        return idle, tuple(self.sent_counts.values()), tuple(self.received_counts.values())
+        return idle, self.changes
 
     def _status(self, idle: bool) -> Dict[str, Any]:
         return {"node": self.node, "run": self.run_id, "idle": idle, **self.counts()}

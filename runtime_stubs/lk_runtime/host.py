@@ -162,7 +162,7 @@ class Host:
             slot, port, value = queue.popleft()
             latest = slot.latest
             latest[port] = value
-            if slot.required.issubset(latest) and not self.exhausted(slot):
+            if slot.required.issubset(latest) and not (slot.starts_loop and self.exhausted(slot)):
                 self._fire(slot)
 
     def done(self) -> bool:
@@ -226,6 +226,21 @@ class Host:
         self.messages += 1
         routes = slot.routes[output]
         exported = output in slot.exported
+        if self.strict and not exported and self.record is None:
+            # Only in-process receivers: each gets what it would get from another process (codec.carry),
+            # without making the bytes.
+            try:
+                if not routes:
+                    codec.carry(value)  # nobody listens, yet the value must be one that could travel
+                if type(value) in codec.SHARED:  # immutable: every receiver may have the value itself
+                    self.queue.extend([(dst, port, value) for dst, port in routes])
+                else:
+                    for dst, port in routes:
+                        self.queue.append((dst, port, codec.carry(value)))
+            except codec.CodecError as exc:
+                raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
+                                       f"CodecError: output '{output}': {exc}\n") from None
+            return
         if self.strict or exported or self.record is not None:
             try:
                 payload = codec.encode(value)

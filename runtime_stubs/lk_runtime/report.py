@@ -3,7 +3,8 @@
 A process writes at most one line of each kind, a marker then JSON, where the engine collects its
 output (dora's node logs, a ROS 2 process's log file): ``LK_SUMMARY`` on stdout when it ends normally
 (firings, messages, per-edge counts), ``LK_FAILURE`` on stderr when it fails (component, node, machine,
-phase, traceback), ``LK_LOST`` on stderr when the leader ends a run without messages that were lost. One
+phase, traceback), ``LK_LOST`` on stderr when the leader ends a run without messages that were lost,
+``LK_PROFILE`` on stdout before the summary when the run was profiled (``profile.Profiler.result``). One
 module in lkbuild (``lkbuild.engines.report``) reads them back. A process's exit code says the same:
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .errors import ComponentFailure
 FAILURE = "LK_FAILURE "
 SUMMARY = "LK_SUMMARY "
 LOST = "LK_LOST "
+PROFILE = "LK_PROFILE "
 
 EXIT_OK = 0
 EXIT_RUNTIME = 1       # the runtime itself failed (a bug, a broken plan, a dora error)
@@ -55,6 +57,12 @@ def summary(node: str, host, counts: Optional[Dict[str, Dict[str, int]]] = None,
             "sent": dict((counts or {}).get("sent", {})), "received": dict((counts or {}).get("received", {})),
             **extra}
     write(stream or sys.stdout, SUMMARY, data)
+
+
+def profile(profiler, stream=None) -> None:
+    """The ``LK_PROFILE`` line of a profiled Node (None: not profiled, nothing written)."""
+    if profiler is not None:
+        write(stream or sys.stdout, PROFILE, profiler.result())
 
 
 def lost(node: str, missing: Dict[str, int], stream=None) -> None:

@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, driver, ending, images, record, report, rosmsg, ros2_wire
+from . import build, codec, driver, ending, images, logs, profile, record, report, rosmsg, ros2_wire
 from .errors import ComponentFailure
 from .host import Host
 from .settings import Settings
@@ -52,7 +52,7 @@ def main(plan: Dict[str, Any], argv: Optional[List[str]] = None, messages: Optio
     settings = Settings.from_args(remove_ros_args(argv)[1:])
     rosmsg.register_all(messages or {})
     rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
-    return NodeProcess(plan, settings, messages).run()
+    return (ProfiledProcess if settings.profile else NodeProcess)(plan, settings, messages).run()
 
 
 class NodeProcess(driver.Transport):
@@ -91,6 +91,7 @@ class NodeProcess(driver.Transport):
             self._close()
         if self.failure is not None:
             return report.EXIT_COMPONENT
+        report.profile(getattr(self, "profiler", None))
         report.summary(self.name, self.host, self.ending.counts(),
                        stopped_by=self.ending.failed_peer)
         return report.EXIT_OK
@@ -112,6 +113,7 @@ class NodeProcess(driver.Transport):
         # do the same, but rclpy then creates a timer for nearly every message: a tenth of the throughput.)
         self.timers.append(self._first_node().create_timer(STATUS_PERIOD, _nothing))
         instances = {entry["name"]: self._build(entry) for entry in self.plan["components"]}
+        logs.capture(self.plan, instances)  # what components print, prefixed node/component
         self.host = Host(self.plan, instances, send=self._send, record=self.recorder, strict=True,
                          iterations=self.settings.iterations)
         self._create_topics()
@@ -208,9 +210,9 @@ class NodeProcess(driver.Transport):
             foreign = topic.get("foreign")  # a RosTopic: its own QoS, and nobody to wait for
             if topic["node"] == self.name:
                 node = self.nodes[topic["src"]]
-                qos = (ros2_wire.topic_qos(topic["qos"]) if "qos" in topic
-                       else ros2_wire.qos(topic["depth"], topic["keep_all"]))
-                pub = node.create_publisher(cls, topic["name"], qos)
+                own_qos = "qos" in topic  # a RosTopic's or ros_topics': QoS event handlers stay (they log mismatches)
+                qos = ros2_wire.topic_qos(topic["qos"]) if own_qos else ros2_wire.qos(topic["depth"], topic["keep_all"])
+                pub = node.create_publisher(cls, topic["name"], qos, **({} if own_qos else ros2_wire.publisher_events()))
                 self.publishers.setdefault((topic["src"], topic["output"]), []).append((pub, topic, cls))
             for sub in topic["subscribers"]:
                 if sub["node"] != self.name:
@@ -222,7 +224,8 @@ class NodeProcess(driver.Transport):
                 own = sub.get("qos") or (topic["qos"] if foreign else None)
                 qos = ros2_wire.topic_qos(own) if own else ros2_wire.qos(sub["depth"], sub["keep_all"])
                 subscription = node.create_subscription(cls, topic["name"], callback, qos,
-                                                        raw=topic["kind"] in ("bytes", "ros"))
+                                                        raw=topic["kind"] in ("bytes", "ros"),
+                                                        **({} if own else ros2_wire.subscription_events()))
                 if foreign:
                     self.foreign_feeds[sub["key"]] = 0
                 else:
@@ -235,16 +238,20 @@ class NodeProcess(driver.Transport):
         depth = max(100, 4 * len(self.ros["nodes"]))
         if plane["status_to"]:
             self.control["status_pub"] = node.create_publisher(String, f"{base}/{self.name}",
-                                                               ros2_wire.control_qos(depth))
+                                                               ros2_wire.control_qos(depth),
+                                                               **ros2_wire.publisher_events())
         self.control["status_subs"] = [
-            node.create_subscription(String, f"{base}/{peer}", self._on_status, ros2_wire.control_qos(depth))
+            node.create_subscription(String, f"{base}/{peer}", self._on_status, ros2_wire.control_qos(depth),
+                                     **ros2_wire.subscription_events())
             for peer in plane["status_from"]]
         if plane["leader"] == self.name:
             self.control["control_pub"] = node.create_publisher(String, self.ros["control_topic"],
-                                                                ros2_wire.control_qos(10))
+                                                                ros2_wire.control_qos(10),
+                                                                **ros2_wire.publisher_events())
         elif plane["leader"] is not None:
             self.control["control_sub"] = node.create_subscription(
-                String, self.ros["control_topic"], self._on_control, ros2_wire.control_qos(10))
+                String, self.ros["control_topic"], self._on_control, ros2_wire.control_qos(10),
+                **ros2_wire.subscription_events())
 
     def _wait_for_peers(self) -> None:
         """Spin until every publisher and subscription of this process has matched its peers."""
@@ -302,7 +309,7 @@ class NodeProcess(driver.Transport):
             self.ending.sent(f"{component}.{output}")
             return
         if kind == "bytes":
-            pub.publish(ros2_wire.uint8_multiarray_cdr(payload))  # already serialized: no per-byte work or copy
+            pub.publish(self._frame(payload))  # already serialized: no per-byte work or copy
         elif kind == "ros":
             frame = codec.external_data(payload)
             if frame is None or frame[0] != topic["type"]:
@@ -332,9 +339,11 @@ class NodeProcess(driver.Transport):
                 f"{value!r} (of type {type(value).__name__})\n")
         return float(value) if kind == "float" else int(value) if kind == "int" else value
 
+    _frame = staticmethod(ros2_wire.uint8_multiarray_cdr)  # codec bytes -> a serialized UInt8MultiArray
+
     def _receiver(self, dst: str, port: str, key: str, kind: str, type_name: str):
         host, control = self.host, self.ending
-
+        read = self._reader(key, kind, type_name)
         limit = self.settings.iterations
         feeds = self.foreign_feeds
 
@@ -357,15 +366,18 @@ class NodeProcess(driver.Transport):
                     control.on_feed_closed(key)
             host.drain()
 
-        if kind == "image":
-            read = images.from_ros
-        elif kind == "ros":
-            read = lambda raw: codec.external_frame(type_name, raw)  # noqa: E731
-        elif kind == "bytes":
-            read = ros2_wire.uint8_multiarray_data  # decoded as a view: no copy
-        else:
-            read = lambda msg: codec.encode(msg.data)  # noqa: E731
         return lambda message: deliver(read, message)
+
+    @staticmethod
+    def _reader(key: str, kind: str, type_name: str):
+        """What turns a received message into codec bytes (an ``image`` RosTopic's: into the array itself)."""
+        if kind == "image":
+            return images.from_ros
+        if kind == "ros":
+            return lambda raw: codec.external_frame(type_name, raw)
+        if kind == "bytes":
+            return ros2_wire.uint8_multiarray_data  # decoded as a view: no copy
+        return lambda msg: codec.encode(msg.data)
 
     # -- the control plane --------------------------------------------------------------------------------
     def _on_status(self, msg) -> None:
@@ -394,6 +406,34 @@ class NodeProcess(driver.Transport):
 
     def _log(self):
         return self._first_node().get_logger()
+
+
+class ProfiledProcess(NodeProcess):
+    """``--profile`` (chosen once, at start): codec bytes leave with a stamp in their layout's label, inputs' are read.
+
+    Topics of std_msgs scalars and of ROS message types carry no stamp: their edges have no transport
+    latency, and paths through them are not measured past them (docs/profile.md).
+    """
+
+    profiler = None
+
+    def _profiler(self) -> profile.Profiler:
+        if self.profiler is None:
+            self.profiler = profile.Profiler(self.host).install()
+        return self.profiler
+
+    def _start(self) -> None:
+        super()._start()
+        self._profiler()
+
+    def _frame(self, payload: bytes) -> bytes:
+        return ros2_wire.labelled_uint8_multiarray_cdr(payload, self.profiler.outgoing())
+
+    def _reader(self, key: str, kind: str, type_name: str):
+        read, profiler = NodeProcess._reader(key, kind, type_name), self._profiler()
+        if kind != "bytes":
+            return lambda message: (profiler.received(key, None), read(message))[1]
+        return lambda raw: (profiler.received(key, ros2_wire.uint8_multiarray_label(raw)), read(raw))[1]
 
 
 def _nothing() -> None:

@@ -22,6 +22,29 @@ def uint8_multiarray_cdr(payload: bytes) -> bytes:
     return b"".join((_EMPTY_LAYOUT, _U32.pack(len(payload)), payload))
 
 
+def labelled_uint8_multiarray_cdr(payload: bytes, label: str) -> bytes:
+    """The same with one layout dimension labelled ``label`` (size and stride: the data's length).
+
+    ``lkbuild launch --profile`` carries a message's stamp this way (``lk_runtime.profile``).
+    """
+    text = label.encode("utf-8") + b"\x00"
+    pad = b"\x00" * ((-len(text)) % 4)
+    size = _U32.pack(len(payload))
+    return b"".join((_CDR_LE, _U32.pack(1), _U32.pack(len(text)), text, pad, size, size, _U32.pack(0), size,
+                     payload))
+
+
+def uint8_multiarray_label(raw) -> str:
+    """The label of the first layout dimension of a serialized UInt8MultiArray ("" when there is none)."""
+    view = memoryview(raw)
+    if len(view) < 12 or bytes(view[:2]) != _CDR_LE[:2] or _U32.unpack_from(view, 4)[0] < 1:
+        return ""
+    (length,) = _U32.unpack_from(view, 8)
+    if length < 1 or 12 + length > len(view):
+        return ""
+    return bytes(view[12:12 + length - 1]).decode("utf-8", "replace")
+
+
 def uint8_multiarray_data(raw: bytes) -> memoryview:
     """The data field of a serialized UInt8MultiArray, as a view into ``raw`` (any layout is skipped)."""
     view = memoryview(raw)
@@ -77,6 +100,22 @@ def topic_qos(fields: Dict[str, Any]):
     durability = policy.get(fields["durability"], DurabilityPolicy.SYSTEM_DEFAULT)
     history = policy.get(fields["history"], HistoryPolicy.SYSTEM_DEFAULT)
     return QoSProfile(history=history, depth=int(fields["depth"]), reliability=reliability, durability=durability)
+
+
+def publisher_events():
+    """For lkbuild's own topics: no QoS event handlers. rclpy adds one per endpoint by default (it logs
+    incompatible QoS); lkbuild makes both ends' QoS itself, and every handler makes each wait of the
+    executor slower (about twice as slow for a Node with a few topics)."""
+    from rclpy.event_handler import PublisherEventCallbacks
+
+    return {"event_callbacks": PublisherEventCallbacks(use_default_callbacks=False)}
+
+
+def subscription_events():
+    """See ``publisher_events``."""
+    from rclpy.event_handler import SubscriptionEventCallbacks
+
+    return {"event_callbacks": SubscriptionEventCallbacks(use_default_callbacks=False)}
 
 
 def control_qos(depth: int):

@@ -1,4 +1,4 @@
-"""How a run goes — iterations, real time or not, where to record, the run's id — as every adapter reads it.
+"""How a run goes — iterations, real time or not, where to record, the run's id, profiling — as every adapter reads it.
 
 The engine passes the settings that it validated (``lkbuild.engines.run.LaunchOptions``): dora in the
 ``LK_RUN`` environment variable (JSON), ROS 2 as arguments of the node executables (what a launch file
@@ -11,12 +11,12 @@ from typing import Any, Dict, List, Mapping, Optional
 
 ENV = "LK_RUN"
 FLAGS = (("--iterations", "iterations"), ("--record", "record_dir"), ("--realtime", "realtime"),
-         ("--run-id", "run_id"))
+         ("--run-id", "run_id"), ("--profile", "profile"))
 
 
 class Settings:
     def __init__(self, iterations: Optional[int] = None, realtime: bool = True, record_dir: Optional[str] = None,
-                 run_id: str = ""):
+                 run_id: str = "", profile: bool = False):
         if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int)
                                        or iterations < 0):
             raise ValueError(f"iterations must be a whole number, 0 or more. Received: {iterations!r}")
@@ -26,10 +26,11 @@ class Settings:
         self.realtime = bool(realtime)
         self.record_dir = record_dir or None
         self.run_id = run_id
+        self.profile = bool(profile)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"iterations": self.iterations, "realtime": self.realtime, "record_dir": self.record_dir,
-                "run_id": self.run_id}
+                "run_id": self.run_id, "profile": self.profile}
 
     def to_env(self) -> Dict[str, str]:
         return {ENV: json.dumps(self.to_dict(), sort_keys=True)}
@@ -46,17 +47,17 @@ class Settings:
         if not isinstance(data, dict):
             raise ValueError(f"{ENV} must be a JSON object. Received: {text!r}")
         return cls(data.get("iterations"), data.get("realtime", True), data.get("record_dir"),
-                   data.get("run_id") or "")
+                   data.get("run_id") or "", data.get("profile") is True)
 
     def to_args(self) -> Dict[str, str]:
         """The values of the executables' arguments (also the launch file's ``name:=value``)."""
         return {"iterations": "" if self.iterations is None else str(self.iterations),
                 "record_dir": self.record_dir or "", "realtime": "true" if self.realtime else "false",
-                "run_id": self.run_id}
+                "run_id": self.run_id, "profile": "true" if self.profile else "false"}
 
     @classmethod
     def from_args(cls, argv: List[str]) -> "Settings":
-        """From ``--iterations N --record DIR --realtime BOOL --run-id ID`` (an empty value: not set)."""
+        """From ``--iterations N --record DIR --realtime BOOL --run-id ID --profile BOOL`` (empty: not set)."""
         import argparse
 
         parser = argparse.ArgumentParser(description="Run one lkbuild Node.")
@@ -69,10 +70,16 @@ class Settings:
                 iterations = int(options.iterations)
             except ValueError:
                 parser.error(f"--iterations must be a whole number. Received: {options.iterations!r}")
-        flag = options.realtime.strip().lower() or "true"
-        if flag not in ("true", "false", "1", "0", "yes", "no"):
-            parser.error(f"--realtime must be true or false. Received: {options.realtime!r}")
+        realtime = _flag(parser, "--realtime", options.realtime, "true")
+        profile = _flag(parser, "--profile", options.profile, "false")
         try:
-            return cls(iterations, flag in ("true", "1", "yes"), options.record_dir, options.run_id)
+            return cls(iterations, realtime, options.record_dir, options.run_id, profile)
         except ValueError as exc:
             parser.error(str(exc))
+
+
+def _flag(parser, flag: str, text: str, default: str) -> bool:
+    value = text.strip().lower() or default
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        parser.error(f"{flag} must be true or false. Received: {text!r}")
+    return value in ("true", "1", "yes")

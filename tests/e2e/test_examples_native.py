@@ -101,7 +101,8 @@ def test_robot_places_vision_on_the_jetson_and_planning_on_the_nuc(tmp_path, env
 # -- gym_loop ---------------------------------------------------------------------------------------------
 def episode(stdout: str):
     """(steps, why it ended, largest pole angle in degrees) from the environment's summary line."""
-    line = next(line for line in stdout.splitlines() if line.startswith("cartpole: "))
+    line = next(line for line in stdout.splitlines() if line.startswith(("cartpole: ", "local/cartpole | ")))
+    line = line.removeprefix("local/cartpole | ")  # shown as live logs by `lkbuild launch`
     steps, rest = line[len("cartpole: "):].split(" steps (", 1)
     verdict, rest = rest.split("), largest pole angle ", 1)
     return int(steps), verdict, float(rest.split()[0])

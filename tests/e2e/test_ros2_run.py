@@ -130,16 +130,17 @@ def test_launch_file_nodes_are_what_was_started(tmp_path, ros_env):
     launch_file = tmp_path / "build/ros2/src/launched/launch/launched.launch.py"
     declared = {node["executable"]: node for node in launch_nodes(launch_file)}
     assert sorted(declared) == sorted(result.commands)
-    installed_params = tmp_path / "build/ros2/install/launched/share/launched/config/params.yaml"
+    # the params file compile wrote last: a config change reaches the next launch without a rebuild
+    params = tmp_path / "build/ros2/src/launched/config/params.yaml"
     for name, argv in result.commands.items():
         run_id = argv[argv.index("--run-id") + 1]  # one per launch, the same for every process
         arguments = get_engine("ros2").launch_arguments(LaunchOptions(iterations=2, run_id=run_id))
         node = declared[name]
         expected = [str(tmp_path / f"build/ros2/install/launched/lib/{node['package']}/{node['executable']}")]
         expected += [arguments[a[1]] if isinstance(a, tuple) else a for a in node["arguments"]]
-        expected += ["--ros-args", "-r", f"__ns:=/{node['namespace']}", "--params-file", str(installed_params)]
+        expected += ["--ros-args", "-r", f"__ns:=/{node['namespace']}", "--params-file", str(params)]
         assert argv == expected
-        assert node["parameters"] == ["params"]
+        assert node["parameters"] == [("lc", "params_file")]
 
 
 def launch_nodes(path: Path):
@@ -386,6 +387,27 @@ def test_component_configs_are_ros_parameters_overridable_on_the_command_line(tm
     lines = [json.loads(line) for line in (tmp_path / "rec/scaled.jsonl").read_text().splitlines()]
     # the params file says gain 2.0; the command line overrides it (an int given for a float still works)
     assert [line["value"] for line in lines] == ["'tuned:10.0'", "'tuned:20.0'"]
+
+
+def test_a_config_change_reaches_the_next_launch_without_a_colcon_build(tmp_path, ros_env):
+    import json
+
+    def run(gain, label="plain", rate_hz=None):
+        scaled = Scaled(config=Scaled.Config(gain=gain, label=label))
+        if rate_hz is not None:
+            scaled.rate_hz = rate_hz
+        sink = Sink("sink")
+        sink(x=scaled.out)
+        record_dir = tmp_path / f"rec-{gain}-{label}-{rate_hz}"
+        result = System(components=[scaled, sink], name="tuned").launch(
+            engine="ros2", out=tmp_path / "build", iterations=2, record_dir=record_dir, realtime=False, timeout=120)
+        lines = (record_dir / "scaled.jsonl").read_text().splitlines()
+        return result.built, [json.loads(line)["value"] for line in lines]
+
+    assert run(2.0) == (True, ["'plain:2.0'", "'plain:4.0'"])
+    assert run(3.0) == (False, ["'plain:3.0'", "'plain:6.0'"])              # a new value: no build
+    assert run(3.0, label="new") == (False, ["'new:3.0'", "'new:6.0'"])
+    assert run(3.0, label="new", rate_hz=20.0)[0] is True                  # the rate is compiled in: a build
 
 
 FOREIGN = '''

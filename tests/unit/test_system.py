@@ -252,7 +252,7 @@ def test_machine_presets():
     assert {"x86_64-linux", "jetson", "raspberry-pi"} <= set(PRESETS)
     jetson = Machine.preset("jetson", name="orin", host="10.0.0.2")
     assert (jetson.name, jetson.host, jetson.arch, jetson.preset) == ("orin", "10.0.0.2", "aarch64", "jetson")
-    assert jetson.base_image.startswith("nvcr.io/nvidia/l4t")
+    assert (jetson.python, jetson.base_image) == ("3.12", None)  # bundles: python:3.12-slim-bookworm
     assert Machine.preset("raspberry-pi").arch == "aarch64"
     assert Machine.preset("x86_64-linux").pip_platforms[0].endswith("x86_64")
     with pytest.raises(ConfigError) as err:

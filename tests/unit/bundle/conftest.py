@@ -106,3 +106,30 @@ def spec(project, monkeypatch):
     yield load_system(str(project / "robot.py")).spec()
     for name in MODULES:
         sys.modules.pop(name, None)
+
+
+def fake_wheels(requirements, dest):
+    """A wheel file per pinned requirement, as `pip download` would leave them (no dependencies, no network)."""
+    import re
+    from pathlib import Path
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    found = []
+    for line in requirements:
+        name, _, version = line.partition("==")
+        name = re.sub(r"[-_.]+", "_", name.split("[")[0]).lower()
+        wheel = dest / f"{name}-{version or '0'}-py3-none-any.whl"
+        wheel.write_bytes(f"wheel of {line}\n".encode())
+        found.append(wheel)
+    return sorted(found)
+
+
+@pytest.fixture(autouse=True)
+def offline_pip(monkeypatch):
+    """Unit tests resolve no wheels over the network: pip download leaves one fake wheel per requirement.
+
+    The real pip runs in tests/e2e (wheels for real platforms, real images) and where a test puts it back.
+    """
+    monkeypatch.setattr("lkbuild.tools.pip.Pip.download",
+                        lambda self, requirements, dest, *args, **kwargs: fake_wheels(requirements, dest))

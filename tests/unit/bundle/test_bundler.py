@@ -13,6 +13,9 @@ import pytest
 
 from lkbuild.bundle import BundleOptions, verify, write_bundle
 from lkbuild.errors import ConfigError
+from lkbuild.tools.pip import Pip
+
+REAL_DOWNLOAD = Pip.download  # before the autouse fixture fakes it
 
 
 def tree(root: Path):
@@ -50,13 +53,35 @@ def test_dataflow_runs_inside_the_image(spec, tmp_path):
     assert sys.executable not in flow and str(tmp_path) not in flow
 
 
+def pinned_lines(path: Path):
+    """``name==version`` of each requirement; every one must carry a sha256 (pip --require-hashes)."""
+    text = path.read_text().replace("\\\n", "")
+    lines = [line.split() for line in text.lower().splitlines() if line and not line.startswith("#")]
+    assert lines and all(len(parts) == 2 and re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", parts[1])
+                         for parts in lines), text
+    return [parts[0] for parts in lines]
+
+
+def test_requirements_are_pinned_by_hash_and_the_manifest_records_them(spec, tmp_path):
+    import hashlib
+
+    bundle = write_bundle(spec, BundleOptions(machine="nuc", out=tmp_path / "out", offline=True))
+    manifest = json.loads((bundle.path / "manifest.json").read_text())
+    text = (bundle.path / "requirements.txt").read_text()
+    assert bundle.wheels and set(manifest["pins"]) == set(pinned_lines(bundle.path / "requirements.txt"))
+    for wheel in bundle.wheels:
+        digest = hashlib.sha256((bundle.path / "wheels" / wheel).read_bytes()).hexdigest()
+        assert f"--hash=sha256:{digest}" in text
+        assert {"sha256": digest, "file": wheel} in manifest["pins"].values()
+
+
 def test_requirements_follow_each_machines_real_imports(spec, tmp_path):
     from importlib.metadata import version
 
     jetson = write_bundle(spec, BundleOptions(machine="jetson", out=tmp_path / "out"))
     nuc = write_bundle(spec, BundleOptions(machine="nuc", out=tmp_path / "out"))
-    jetson_reqs = (jetson.path / "requirements.txt").read_text().lower().splitlines()
-    nuc_reqs = (nuc.path / "requirements.txt").read_text().lower().splitlines()
+    jetson_reqs = pinned_lines(jetson.path / "requirements.txt")
+    nuc_reqs = pinned_lines(nuc.path / "requirements.txt")
     assert f"numpy=={version('numpy')}" in jetson_reqs
     assert f"pyyaml=={version('pyyaml')}" in nuc_reqs
     assert not any(line.lower().startswith("pyyaml") for line in jetson_reqs)
@@ -109,10 +134,11 @@ def test_unknown_machine_lists_the_machines(spec, tmp_path):
     assert not (tmp_path / "out" / "bundles" / "tx2").exists()
 
 
-def test_requirement_without_a_wheel_names_it_and_keeps_the_old_bundle(spec, tmp_path):
+def test_requirement_without_a_wheel_names_it_and_keeps_the_old_bundle(spec, tmp_path, monkeypatch):
     out = tmp_path / "out"
     old = write_bundle(spec, BundleOptions(machine="nuc", out=out))
     before = tree(old.path)
+    monkeypatch.setattr(Pip, "download", REAL_DOWNLOAD)  # the real pip says which wheel is missing
     planner = spec.component("planner")
     broken = dataclasses.replace(spec, components=tuple(
         dataclasses.replace(c, requirements=c.requirements + ("lkbuild-no-such-dist==1.0",))

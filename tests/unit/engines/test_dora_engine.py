@@ -62,6 +62,21 @@ def test_compiling_again_rewrites_nothing(engine):
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in files} == before
 
 
+def test_an_unchanged_plan_is_not_generated_again_but_an_edited_file_is_restored(engine, monkeypatch):
+    path = engine.compile(chain())
+    rendered = []
+    monkeypatch.setattr(engine, "generate", lambda spec, **kw: rendered.append(spec) or DoraEngine.generate(
+        engine, spec, **kw))
+    engine.compile(chain())
+    assert rendered == []  # the same IR, the same generator: nothing to render
+    original = (path.parent / "nodes" / "a.py").read_bytes()
+    (path.parent / "nodes" / "a.py").write_text("# edited by hand\n")
+    engine.compile(chain())
+    assert len(rendered) == 1 and (path.parent / "nodes" / "a.py").read_bytes() == original
+    engine.compile(chain(nodes=1))  # another plan
+    assert len(rendered) == 2 and not (path.parent / "nodes" / "b.py").exists()
+
+
 def test_files_of_a_node_that_is_gone_are_pruned_but_logs_are_kept(engine):
     path = engine.compile(chain(nodes=2))
     (path.parent / "out" / "run1").mkdir(parents=True)

@@ -38,7 +38,7 @@ def test_ros2_is_a_registered_engine():
 
 def test_a_ros_message_whose_package_is_not_installed_is_refused_with_how_to_install_it():
     class Camera(Component):
-        outputs = {"image": "visualization_msgs.msg.Marker"}
+        outputs = {"image": "stereo_msgs.msg.DisparityImage"}
 
         def forward(self):
             return None
@@ -48,9 +48,9 @@ def test_a_ros_message_whose_package_is_not_installed_is_refused_with_how_to_ins
     ok, problems = get_engine("ros2").validate(System(components=[cam, relay], name="rig"))
     assert not ok
     assert problems == [
-        "cam.image carries the ROS message visualization_msgs/msg/Marker, but the ROS message package "
-        "'visualization_msgs' is not installed here; install it with: pip install ros-jazzy-visualization-msgs "
-        "(or, with a ROS 2 install, apt install ros-jazzy-visualization-msgs and source its setup file)."]
+        "cam.image carries the ROS message stereo_msgs/msg/DisparityImage, but the ROS message package "
+        "'stereo_msgs' is not installed here; install it with: pip install ros-jazzy-stereo-msgs (or, with a ROS 2 "
+        "install, apt install ros-jazzy-stereo-msgs and source its setup file)."]
 
 
 class Planner(Component):
@@ -133,14 +133,14 @@ def test_commands_are_the_installed_executables_with_the_launch_files_arguments(
     install = tmp_path.absolute() / "ros2/install/rig"
     assert commands["a"] == [
         str(install / "lib/rig/a"), "--iterations", "5", "--record", str((tmp_path / "rec").resolve()),
-        "--realtime", "false", "--run-id", "r7", "--ros-args", "-r", "__ns:=/rig", "--params-file",
-        str(install / "share/rig/config/params.yaml")]
+        "--realtime", "false", "--run-id", "r7", "--profile", "false", "--ros-args", "-r", "__ns:=/rig",
+        "--params-file", str(tmp_path.absolute() / "ros2/src/rig/config/params.yaml")]  # the latest compiled configs
     assert list(commands) == ["a", "b"]
 
 
 def test_unset_options_are_empty_launch_arguments():
     assert get_engine("ros2").launch_arguments() == {"iterations": "", "record_dir": "", "realtime": "true",
-                                                     "run_id": ""}
+                                                     "run_id": "", "profile": "false"}
 
 
 @pytest.mark.parametrize("options, message", [
@@ -161,7 +161,8 @@ def test_executable_options_parse_like_the_launch_file_passes_them():
     options = Settings.from_args(["--iterations", "7", "--record", "/tmp/r", "--realtime", "false",
                                   "--run-id", "abc"])
     assert (options.iterations, options.record_dir, options.realtime, options.run_id) == (7, "/tmp/r", False, "abc")
-    for bad in (["--iterations", "many"], ["--iterations", "-2"], ["--realtime", "maybe"]):
+    assert Settings.from_args(["--profile", "true"]).profile and not Settings.from_args([]).profile
+    for bad in (["--iterations", "many"], ["--iterations", "-2"], ["--realtime", "maybe"], ["--profile", "often"]):
         with pytest.raises(SystemExit):
             Settings.from_args(bad)
 
@@ -223,9 +224,10 @@ def fake_ros2(tmp_path, monkeypatch, output=""):
 def test_where_ros2_exists_the_system_launch_file_is_run_with_ros2_launch(tmp_path, monkeypatch):
     engine = fake_ros2(tmp_path, monkeypatch)
     result = engine.launch(system(), None, iterations=3, timeout=30)
+    run_id = next(a for a in result.commands["launch"] if a.startswith("run_id:=")).split(":=")[1]
     assert (tmp_path / "calls").read_text().splitlines() == [
-        "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true",
-        f"run_id:={result.commands['launch'][-1].split(':=')[1]}"]
+        "launch", "rig", "rig.launch.py", "iterations:=3", "record_dir:=", "realtime:=true", f"run_id:={run_id}",
+        "profile:=false", f"params_file:={engine.workspace / 'src/rig/config/params.yaml'}"]
     assert list(result.commands) == ["launch"]
 
 

@@ -242,3 +242,29 @@ def test_each_entrypoint_imports_the_ros_message_classes_its_ports_carry_as_sour
 def test_only_ros_message_names_become_import_statements(name):
     with pytest.raises(ValueError):
         interfaces.message_imports([name])
+
+
+# -- what a colcon build depends on ---------------------------------------------------------------------------
+class Tuned(Component):
+    @dataclass
+    class Config:
+        gain: float = 1.0
+        names: tuple = ()
+        extra: dict = None
+
+    def forward(self):
+        return self.config.gain
+
+
+def tuned_spec(**config):
+    tuned, sink = Tuned("tuned", node=Node("a"), config=Tuned.Config(**config)), Sink("sink", node=Node("b"))
+    sink(count=tuned.out)
+    return System(components=[tuned, sink], name="tuned").spec()
+
+
+def test_a_new_parameter_value_needs_no_build_but_a_new_parameter_or_a_compiled_value_does():
+    base = ros2.code_digest(tuned_spec(gain=1.0))
+    assert ros2.code_digest(tuned_spec(gain=2.5)) == base  # travels in the params file
+    assert ros2.generate(tuned_spec(gain=2.5)) != ros2.generate(tuned_spec(gain=1.0))
+    assert ros2.code_digest(tuned_spec(gain=1.0, names=["x"])) != base  # a new parameter
+    assert ros2.code_digest(tuned_spec(gain=1.0, extra={"k": 1})) != base  # not a parameter: compiled in

@@ -160,7 +160,8 @@ def test_inspect_text_says_why_each_machine_needs_each_package(sources):
     out = result.stdout
     assert "component 'detector': vision:Detector on node 'jetson'\n  class    vision.py:4:6\n  forward  vision.py:7:8\n" in out
     assert "  needs    lk_absent_vision_sdk (lk_absent_vision_sdk, used by the class, vision.py:1:0)\n" in out
-    assert "machine 'jetson' needs: lk_absent_vision_sdk\nmachine 'nuc' needs: nothing else\n" in out
+    assert ("machine 'jetson' needs: lk_absent_vision_sdk\n  lk_absent_vision_sdk: component 'detector'\n"
+            "machine 'nuc' needs: nothing else\n") in out
 
 
 def test_inspect_json_is_the_ir_with_source_facts(sources):

@@ -126,10 +126,11 @@ def test_distribution_names():
 def test_one_import_name_from_several_distributions_prefers_the_one_named_like_it(monkeypatch):
     from lkbuild.inspect import distributions
 
-    monkeypatch.setattr(distributions, "_installed", lambda: {"rclpy": ("ros-rclpy", "rclpy")})
+    monkeypatch.setattr(distributions, "_installed",
+                        lambda: {"rclpy": (("ros-rclpy", "7.1.6"), ("rclpy", "7.1.5"))})
     distributions.distribution.cache_clear()
     try:
-        assert distribution("rclpy").name == "rclpy"
+        assert distribution("rclpy") == distributions.Distribution("rclpy", "7.1.5")
     finally:
         distributions.distribution.cache_clear()
 
@@ -183,3 +184,24 @@ class Lidar(Component):
     assert lidar.requirements == ("lk_fancy_parts",)
     assert lidar.local_modules == ()
     assert str(lidar.class_at).endswith("lk_fancy_parts/__init__.py:5:6")
+
+
+def test_a_module_level_variable_carries_its_imports_to_the_classes_that_use_it(sources):
+    sources.write("robot.py", HEADER + '''
+import lk_absent_sdk as sdk
+import lk_absent_other
+
+LOG = sdk.Logger(level=sdk.WARNING)
+LIMIT: int = 3
+
+class Detector(Component):
+    def forward(self, x):
+        LOG.info(x)
+        return min(x, LIMIT)
+
+class Camera(Component):
+    def forward(self):
+        return lk_absent_other.grab()
+''')
+    found, _ = needs(sources)
+    assert found == {"lk_absent_sdk": ("lk_absent_sdk", True), "lk_absent_other": ("lk_absent_other", False)}

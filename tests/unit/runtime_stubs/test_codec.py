@@ -470,3 +470,64 @@ def test_an_unannotated_ros_message_is_refused_with_how_to_fix():
 
     with pytest.raises(CodecError, match="annotated with its class"):
         codec.encode(AccelStamped())
+
+
+# -- carrying within one process (the native engine's hop) ---------------------------------------------------
+def _assert_same_carry(got, want, where="value"):
+    """``carry`` gives what a round trip gives: equal, same types, arrays read-only and C-ordered."""
+    assert_same(got, want, where)
+    if isinstance(want, np.ndarray):
+        assert not got.flags.writeable and got.flags.c_contiguous, where
+        with pytest.raises(ValueError):
+            got.flags.writeable = True  # a view of immutable bytes, as a received array is
+    elif isinstance(want, (list, tuple)):
+        for i, (g, w) in enumerate(zip(got, want)):
+            _assert_same_carry(g, w, f"{where}[{i}]")
+    elif isinstance(want, dict):
+        for key in want:
+            _assert_same_carry(got[key], want[key], f"{where}[{key!r}]")
+
+
+@fast
+@given(values)
+def test_carry_gives_what_a_round_trip_gives(value):
+    _assert_same_carry(codec.carry(value), codec.roundtrip(value))
+
+
+@fast
+@given(values)
+def test_a_carried_value_shares_nothing_mutable_with_the_sender(value):
+    carried = codec.carry([value])
+    assert carried is not value
+    pending = [(carried, [value])]
+    while pending:
+        got, sent = pending.pop()
+        if isinstance(sent, (list, dict, np.ndarray)):
+            assert got is not sent
+        if isinstance(sent, (list, tuple)):
+            pending += zip(got, sent)
+        elif isinstance(sent, dict):
+            pending += [(got[k], sent[k]) for k in sent]
+
+
+@pytest.mark.parametrize("value", [
+    {"x": [object()]}, [np.array(["a", "b"])], [np.zeros(2, dtype="datetime64[s]")], {1, 2}, [1 + 2j],
+    [np.zeros((1,) * 33)],
+])
+def test_carry_refuses_what_cannot_travel_with_the_codecs_message(value):
+    with pytest.raises(CodecError) as carried:
+        codec.carry(value)
+    with pytest.raises(CodecError) as encoded:
+        codec.encode(value)
+    assert str(carried.value) == str(encoded.value)
+
+
+def test_carry_refuses_values_nested_too_deep_like_the_codec():
+    value: list = []
+    for _ in range(codec.MAX_DEPTH + 2):
+        value = [value]
+    with pytest.raises(CodecError) as carried:
+        codec.carry(value)
+    with pytest.raises(CodecError) as encoded:
+        codec.encode(value)
+    assert str(carried.value) == str(encoded.value)

@@ -100,11 +100,13 @@ def test_a_source_sends_its_exported_output_as_codec_bytes_n_times_then_returns(
 
 def test_the_leader_ends_the_run_when_the_other_node_says_it_received_everything():
     runner = runner_for("a", iterations=3)
+    warm_b = {"node": "b", "run": "", "idle": False, "sent": {}, "received": {}, "warm": True}
     done_b = {"node": "b", "run": "", "idle": True, "sent": {}, "received": {"doubler.x": 3, "shape.image": 3}}
-    node = MockNode([("_lk_status.b", ending.dumps(done_b))] * 3)
+    node = MockNode([("_lk_status.b", ending.dumps(warm_b))] + [("_lk_status.b", ending.dumps(done_b))] * 3)
     runner.run(node)
     decisions = [json.loads(bytes(p)) for p in node.outputs["_lk_control"]]
-    assert decisions[0]["drain"] and decisions[-1]["done"] and decisions[-1]["lost"] == {}
+    assert decisions[0]["hello"] and decisions[1]["go"]  # the warm-up, before any source fires
+    assert decisions[2]["drain"] and decisions[-1]["done"] and decisions[-1]["lost"] == {}
 
 
 def test_a_received_array_is_a_view_of_the_arrow_buffer_not_a_copy():
@@ -140,6 +142,7 @@ def test_a_receiver_reports_progress_every_ack_every_messages():
 
 def test_a_stop_request_ends_a_source_that_would_run_forever():
     runner = runner_for("a", iterations=None)
+    runner.ending.warming = False  # warmed up already (the warm-up is test_ending's)
     node = MockNode([{"type": "STOP", "id": "MANUAL"}])
     runner.run(node)
     assert runner.stop_requested and runner.host.slots[0].fired >= 1

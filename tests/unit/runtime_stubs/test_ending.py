@@ -19,9 +19,9 @@ def chain(*names, clocked=None):
 class Network:
     """Endings of every Node wired as the dora generator wires them: statuses to the leader and upstream."""
 
-    def __init__(self, run, run_id="r1"):
+    def __init__(self, run, run_id="r1", warm_up=False):
         self.run = run
-        self.endings = {n: Ending(n, run, run_id=run_id) for n in run["nodes"]}
+        self.endings = {n: Ending(n, run, run_id=run_id, warm_up=warm_up) for n in run["nodes"]}
         self.inbox = {n: deque() for n in run["nodes"]}
         self.control_messages = 0
         self.now = 0.0
@@ -284,6 +284,47 @@ def test_a_node_that_keeps_turning_busy_again_waits_longer_before_it_says_idle()
         b.received("b.in", now)
     assert said <= 8                    # not one idle (and one busy) status per message
     assert 0.05 < b.quiet <= MAX_QUIET_S   # it now waits longer than the gap between two messages
+
+
+# -- the warm-up (dora) -----------------------------------------------------------------------------------------
+def warm_step(net):
+    for node, e in net.endings.items():
+        if e.warming:
+            d = e.warm_up(net.now)
+            net.publish(node, d.status)
+            net.broadcast(node, d.control)
+    net.deliver()
+
+
+def test_before_any_source_fires_every_node_receives_a_message_then_the_leader_says_go():
+    net = Network(chain("a", "b", "c", clocked=["a", "c"]), warm_up=True)
+    assert all(e.warming for e in net.endings.values())
+    warm_step(net)  # a says hello
+    assert all(e.warming for e in net.endings.values())
+    warm_step(net)  # b and c answer
+    assert net.endings["b"].warming is False  # no clocks: it only had to receive a message
+    assert net.endings["a"].warming and net.endings["c"].warming
+    warm_step(net)  # a has heard everyone: go
+    assert not any(e.warming for e in net.endings.values())
+    # hello to b and c; b's answer to a, c's to a and to its sender b (a status's usual audience); go to b, c
+    assert net.control_messages == 2 + 3 + 2
+
+
+def test_a_node_that_never_answers_delays_the_start_by_at_most_the_warm_up_time():
+    net = Network(chain("a", "b"), warm_up=True)
+    leader = net.endings["a"]
+    net.endings["b"].heard_hello = True
+    net.endings["b"].answered = True  # its answer was lost
+    while leader.warming:
+        d = leader.warm_up(net.now)
+        assert d.wait is not None and d.wait > 0 or not leader.warming
+        net.now += 0.1
+    assert ending.WARM_UP_S <= net.now <= ending.WARM_UP_S + 0.2
+
+
+def test_without_warm_up_or_alone_nothing_waits():
+    assert not Ending("a", chain("a", "b"), warm_up=False).warming
+    assert not Ending("a", chain("a"), warm_up=True).warming
 
 
 # -- foreign endpoints: they speak no protocol; their feeds are watched ---------------------------------------

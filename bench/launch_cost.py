@@ -1,0 +1,101 @@
+"""What a launch costs before and after the work: ``lkbuild launch -n 1 --fast`` of a one-Node dora
+system against ``dora run`` of the same dataflow written by hand.
+
+    .venv/bin/python bench/launch_cost.py [--repeat 9]
+
+The system is a source and a sink in one Node (one process); the source fires once. The hand-written
+side is one dora node doing the same in a plain script: what a dora user runs for that job, started the
+way they start it (``dora run dataflow.yml``). Both are whole commands as a user waits for them, timed
+alternately; each figure is the median. lkbuild's figure includes reading the system file (its
+inspection cache warm: the first, untimed, run fills it), compiling (nothing rewritten when the plan is
+unchanged), starting dora and reading the report.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lkbuild.tools.dora import Dora  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+SYSTEM = '''
+from lkbuild import Component, System
+
+
+class Source(Component):
+    def forward(self):
+        return 1
+
+
+class Sink(Component):
+    outputs = ()
+
+    def forward(self, x):
+        print("got", x)
+
+
+source, sink = Source("source"), Sink("sink")
+sink(x=source.out)
+system = System(components=[source, sink], name="once")
+'''
+
+HAND_NODE = '''
+from dora import Node
+
+node = Node()
+value = 1  # the source's one firing, handed to the sink in the same process
+print("got", value)
+'''
+
+HAND_DATAFLOW = '''nodes:
+  - id: once
+    path: {python}
+    args: -u {script}
+'''
+
+
+def timed(command, cwd: Path, env) -> float:
+    start = time.monotonic()
+    done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    elapsed = time.monotonic() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed ({done.returncode}):\n{done.stdout[-3000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=9)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lk-launch-") as tmp:
+        work = Path(tmp)
+        env = Dora(home=work / "home").environment()
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: both sides' imports use .pyc files
+        (work / "once.py").write_text(SYSTEM)
+        (work / "hand_node.py").write_text(HAND_NODE)
+        (work / "dataflow.yml").write_text(HAND_DATAFLOW.format(python=sys.executable, script=work / "hand_node.py"))
+        lk = [str(BIN / "lkbuild"), "launch", "once.py", "--engine", "dora", "-n", "1", "--fast"]
+        hand = [str(BIN / "dora"), "run", "dataflow.yml"]
+        timed(lk, work, env)  # fills the inspection cache and the build directory
+        timed(hand, work, env)
+        times = {"hand": [], "lk": []}
+        for i in range(args.repeat):
+            order = [("hand", hand), ("lk", lk)] if i % 2 == 0 else [("lk", lk), ("hand", hand)]
+            for name, command in order:
+                times[name].append(timed(command, work, env))
+    hand_s, lk_s = statistics.median(times["hand"]), statistics.median(times["lk"])
+    print(f"{'figure':<44}{'hand-written':>14}{'lkbuild':>10}{'ratio':>8}   target")
+    print(f"{'one-Node dora launch, -n 1 --fast (s)':<44}{hand_s:>14.3f}{lk_s:>10.3f}{lk_s / hand_s:>8.2f}   <= 1.50")
+
+
+if __name__ == "__main__":
+    main()
