@@ -91,7 +91,7 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
 
     ``wheels``: what pip resolved for M's platform (the closure, pinned by hash in requirements.txt);
     ``carried``: those of them the bundle holds under ``wheels/`` (all when offline); ``foreign_wheels``:
-    those of the foreign dora nodes' own venv (``bundle.foreign``), offline.
+    what pip resolved for the foreign dora nodes' own venv (``bundle.foreign``), carried when offline.
     """
     from ..graph.plan import node_plan
     from ..generators import docker as docker_generator
@@ -117,9 +117,10 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
     if engine == "dora":
         files.update({rel: source for rel, source in
                       foreign.binaries(spec, options.machine, target.docker_platform).values()})
-    if foreign_requirements:
-        files["foreign-requirements.txt"] = requirements_txt(foreign_requirements)
-    for wheel in foreign_wheels or []:
+    if foreign_requirements:  # pinned by hash too: the wheels pip picked for M's platform
+        files["foreign-requirements.txt"] = requirements_txt(hash_pins(foreign_requirements, foreign_wheels or [],
+                                                                       where))
+    for wheel in (foreign_wheels or []) if options.offline else []:
         files[f"wheels-foreign/{wheel.name}"] = wheel
     files.update(sources.runtime_files())
     files["requirements.txt"] = requirements_txt(pins)
@@ -171,7 +172,8 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
     bundle = Bundle(
         path=safe_join(Path(options.out) / "bundles", options.machine), machine=options.machine, engine=engine,
         image=image, target=target, offline=options.offline, requirements=requirements,
-        wheels=[w.name for w in [*carried, *(foreign_wheels or [])]], files=sorted(files), pins=pins,
+        wheels=[w.name for w in [*carried, *((foreign_wheels or []) if options.offline else [])]],
+        files=sorted(files), pins=pins,
         foreign_requirements=foreign_requirements,
     )
     return bundle, files
@@ -201,7 +203,7 @@ def write_bundle(spec, options: BundleOptions, progress: Optional[Progress] = No
         # Online, the image fetches from the index; only the wheels lkbuild built itself come along.
         carried = wheels if options.offline else [w for w in wheels if w.name in pip.built]
         foreign_wheels: List[Path] = []
-        if options.offline and bundle.foreign_requirements:
+        if bundle.foreign_requirements:  # online too: their hashes go into foreign-requirements.txt
             say(f"Downloading the foreign nodes' wheels: {', '.join(bundle.foreign_requirements)}")
             foreign_wheels = pip.download(bundle.foreign_requirements, scratch / "foreign",
                                           bundle.target.pip_platforms, bundle.target.python,

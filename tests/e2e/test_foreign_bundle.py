@@ -20,6 +20,8 @@ def test_a_bundle_with_foreign_nodes_builds_offline_and_self_tests(docker_daemon
     assert "numpy==1.26.4" in bundle.foreign_requirements and "dora-echo==0.5.0" in bundle.foreign_requirements
     assert any(r.startswith("numpy==2.") for r in bundle.requirements)
     assert (bundle.path / "wheels-foreign").is_dir()
+    pinned = (bundle.path / "foreign-requirements.txt").read_text()
+    assert "numpy==1.26.4 \\\n    --hash=sha256:" in pinned and "dora-echo==0.5.0 \\\n    --hash=sha256:" in pinned
     dataflow = (bundle.path / "app" / "dataflow.yaml").read_text()
     assert "path: /opt/foreign/bin/dora-echo" in dataflow and "path: /opt/foreign/bin/pyarrow-sender" in dataflow
     log = []
