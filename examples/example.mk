@@ -3,12 +3,13 @@
 LKBUILD    ?= $(firstword $(wildcard ../../.venv/bin/lkbuild) lkbuild)
 SYSTEM     := $(NAME).py
 ENGINE     ?=
+RUN_ENGINE ?= native
 
 .PHONY: help check run run-dora compile graph clean
 
 help::
 	@echo "make check      validate the system, every problem with file:line"
-	@echo "make run        run it natively (ITERATIONS=$(ITERATIONS))"
+	@echo "make run        run it on $(RUN_ENGINE) (ITERATIONS=$(ITERATIONS))"
 	@echo "make run-dora   run it as a dora-rs dataflow"
 	@echo "make compile    write .lk_build/ (ENGINE=native|dora|ros2; default: the nodes' engine)"
 	@echo "make graph      draw the system into $(NAME).html (and print it as Mermaid)"
@@ -18,7 +19,7 @@ check:
 	$(LKBUILD) check $(SYSTEM)
 
 run:
-	$(LKBUILD) launch $(SYSTEM) -e native -n $(ITERATIONS)
+	$(LKBUILD) launch $(SYSTEM) -e $(RUN_ENGINE) -n $(ITERATIONS)
 
 run-dora:
 	$(LKBUILD) launch $(SYSTEM) -e dora -n $(ITERATIONS)

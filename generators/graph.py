@@ -23,9 +23,19 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
+FOREIGN_TITLE = {"dora": "dora node", "ros_topic": "ROS 2 topic"}
+
+
+def _foreign_label(f) -> str:
+    """What a foreign endpoint's box says under its name: its kind and what it runs or names."""
+    return f"{FOREIGN_TITLE.get(f.kind, f.kind)}: {f.path or f.name}"
+
+
 def mermaid(spec) -> str:
-    """``flowchart LR`` with one subgraph per node (titled with its machine) and labelled edges."""
+    """``flowchart LR`` with one subgraph per node (titled with its machine) and labelled edges; foreign
+    endpoints (dora nodes, ROS 2 topics) are dashed hexagons outside the Nodes."""
     ids = {c.name: f"c{i}" for i, c in enumerate(spec.components)}
+    ids.update({f.name: f"f{i}" for i, f in enumerate(spec.foreign)})
     lines = ["flowchart LR"]
     for n_i, node in enumerate(spec.nodes):
         title = node.name + (f" @ {node.machine}" if node.machine else "")
@@ -33,17 +43,22 @@ def mermaid(spec) -> str:
         for name in node.components:
             lines.append(f'    {ids[name]}["{_label(name)}"]')
         lines.append("  end")
+    for f in spec.foreign:
+        lines.append(f'  {ids[f.name]}{{{{"{_label(f.name)}<br/>{_label(_foreign_label(f))}"}}}}')
     for e in spec.edges:
         if e.src in ids and e.dst in ids:
             lines.append(f'  {ids[e.src]} -- "{_label(e.output)} → {_label(e.input)}" --> {ids[e.dst]}')
     for n_i, node in enumerate(spec.nodes):
         lines.append(f"  style n{n_i} fill:{PALETTE[n_i % len(PALETTE)]}22,stroke:{PALETTE[n_i % len(PALETTE)]}")
+    if spec.foreign:
+        lines.append("  classDef foreign fill:#fff,stroke:#333,stroke-dasharray:5 5")
+        lines.append(f"  class {','.join(ids[f.name] for f in spec.foreign)} foreign")
     return "\n".join(lines) + "\n"
 
 
 def layers(spec) -> Dict[str, int]:
     """Column of each component: longest path from a source, loops broken at their back edges."""
-    succ: Dict[str, List[str]] = {c.name: [] for c in spec.components}
+    succ: Dict[str, List[str]] = {c.name: [] for c in (*spec.components, *spec.foreign)}
     for e in spec.edges:
         if e.src in succ and e.dst in succ:
             succ[e.src].append(e.dst)
@@ -58,10 +73,10 @@ def layers(spec) -> Dict[str, int]:
                 visit(nxt)
         state[name] = 2
 
-    for c in spec.components:
-        if c.name not in state:
-            visit(c.name)
-    column = {c.name: 0 for c in spec.components}
+    for name in succ:
+        if name not in state:
+            visit(name)
+    column = {name: 0 for name in succ}
     for _ in range(len(column)):
         for src, targets in succ.items():
             for dst in targets:
@@ -110,7 +125,7 @@ def html(spec, profile: Optional[Dict[str, Any]] = None) -> str:
     column = layers(spec)
     rows: Dict[int, int] = {}
     pos: Dict[str, Tuple[int, int]] = {}
-    for c in spec.components:
+    for c in (*spec.components, *spec.foreign):
         col = column[c.name]
         row = rows.get(col, 0)
         rows[col] = row + 1
@@ -164,6 +179,17 @@ def html(spec, profile: Optional[Dict[str, Any]] = None) -> str:
             f'stroke="{fill}" stroke-width="2"/>'
             f'<text x="{x + BOX_W / 2}" y="{y + 22}" text-anchor="middle" font-weight="bold">{esc(c.name)}</text>'
             f'<text x="{x + BOX_W / 2}" y="{y + 40}" text-anchor="middle" fill="#444">{esc(where)}</text>{measured}</g>'
+        )
+    for f in spec.foreign:  # dashed, white: lkbuild wires these but does not run them
+        x, y = pos[f.name]
+        ports = f"in: {', '.join(p.name for p in f.inputs) or '-'} | out: {', '.join(p.name for p in f.outputs) or '-'}"
+        parts.append(
+            f'<g class="foreign"><title>{esc(_foreign_label(f))}\n{esc(ports)}</title>'
+            f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="2" fill="#fff" stroke="#333" '
+            f'stroke-width="2" stroke-dasharray="6 4"/>'
+            f'<text x="{x + BOX_W / 2}" y="{y + 22}" text-anchor="middle" font-weight="bold">{esc(f.name)}</text>'
+            f'<text x="{x + BOX_W / 2}" y="{y + 40}" text-anchor="middle" fill="#444">'
+            f'{esc(FOREIGN_TITLE.get(f.kind, f.kind))}</text></g>'
         )
     parts.append("</svg>")
     legend = "".join(

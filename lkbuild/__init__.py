@@ -9,6 +9,7 @@ from .component import Component, InputPort, OutputPort
 from .errors import (
     CodecError, ComponentError, ConfigError, GraphError, InspectError, LkbuildError, UserError,
 )
+from .foreign import DoraNode, RosTopic
 from .node import PRESETS, Machine, Node
 from .messages import message
 from .system import System
@@ -16,6 +17,6 @@ from .system import System
 __version__ = "0.1.0"
 
 __all__ = [
-    "CodecError", "Component", "ComponentError", "ConfigError", "GraphError", "InputPort", "InspectError",
-    "LkbuildError", "Machine", "Node", "OutputPort", "PRESETS", "System", "UserError", "message",
+    "CodecError", "Component", "ComponentError", "ConfigError", "DoraNode", "GraphError", "InputPort", "InspectError",
+    "LkbuildError", "Machine", "Node", "OutputPort", "PRESETS", "RosTopic", "System", "UserError", "message",
 ]

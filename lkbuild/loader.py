@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Optional, Set, Tuple
 
+from .component import Component
 from . import system as system_module
 from .errors import ConfigError, InspectError, Location, LkbuildError, UserError
 from .system import System
@@ -175,6 +176,8 @@ def warn_stand_ins(system: System, used: Dict[str, Set[str]], path: Path) -> Non
     project = Project([system.root, path.parent])
     readings = []
     for c in system.components:
+        if not isinstance(c, Component):
+            continue  # a DoraNode or RosTopic: no class of the user's to read
         file = class_file(type(c))
         found = describe(project, file, type(c).__qualname__, Path(system.root)) if file else None
         readings.append((c, found.imports if found else []))

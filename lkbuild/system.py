@@ -7,6 +7,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from .component import Component, InputPort, OutputPort, _user_location
 from .errors import GraphError
+from .foreign import ForeignEndpoint
 
 DEFAULT_OUT = ".lk_build"
 # True while lkbuild imports a user's file to read its system: running it then would be a surprise.
@@ -54,9 +55,9 @@ class System:
         self.stand_ins: Tuple[str, ...] = ()
         seen = set()
         for c in self.components:
-            if not isinstance(c, Component):
+            if not isinstance(c, (Component, ForeignEndpoint)):
                 raise GraphError(
-                    f"System '{name}': components must be Component instances. Received: {c!r} "
+                    f"System '{name}': components must be Component, DoraNode or RosTopic instances. Received: {c!r} "
                     f"(of type {type(c).__name__})",
                     self._created_at,
                 )
@@ -69,8 +70,8 @@ class System:
     # -- wiring -------------------------------------------------------------------------------------------
     def add(self, component: Component) -> Component:
         """Add a component (returns it, so ``cam = system.add(Camera())`` reads well)."""
-        if not isinstance(component, Component):
-            raise GraphError(f"System.add expects a Component. Received: {component!r}", _user_location())
+        if not isinstance(component, (Component, ForeignEndpoint)):
+            raise GraphError(f"System.add expects a Component, DoraNode or RosTopic. Received: {component!r}", _user_location())
         if any(c is component for c in self.components):
             raise GraphError(f"System '{self.name}': component '{component.name}' is added twice.",
                              _user_location(), code="LK203")
@@ -107,7 +108,7 @@ class System:
     def _sequential_edges(self):
         edges = []
         for a, b in zip(self.components, self.components[1:]):
-            outs = type(a)._lk_outputs
+            outs = tuple(a.outputs)
             required = [n for n in b._lk_input_names if n in b._lk_required]
             candidates = required or (list(b._lk_input_names) if len(b._lk_input_names) == 1 else [])
             if len(outs) != 1 or len(candidates) != 1:

@@ -53,6 +53,8 @@ def generate(spec, options: Dict[str, Any]) -> Dict[str, bytes]:
     """{bundle path: bytes} of the deploy files for ``options["machine"]``."""
     context = dict(options)
     context["user_id"] = USER_ID
+    context.setdefault("foreign_venv", False)     # /opt/foreign: the venv of foreign dora nodes' packages
+    context.setdefault("foreign_programs", [])    # what dora starts for them, checked by the self-test
     context["devices"] = devices(spec, options["machine"])
     context["plans_json"] = json.dumps(options["plans"], sort_keys=True, separators=(",", ":"))
     context["sh"] = shlex.quote

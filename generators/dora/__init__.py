@@ -13,6 +13,8 @@ deterministic (no timestamps, stable order). The files:
   the runtime under the one name lkbuild's API imports it by (one module, one message registry), from
   the installed lkbuild or, in a bundle, from the copy in its ``src/``.
 * ``machines/<machine>.sh`` — the ``dora daemon`` command to run on each machine.
+* ``nodes/_lk_timers.py`` — the timers of foreign dora nodes (``lk_runtime.ticker``), when any has one.
+* ``nodes/_lk_ros.<topic>.py`` — the bridge of each ``RosTopic`` to ROS 2 (``lk_runtime.ros_bridge``).
 
 Sources are timed by the Node's host loop, not by dora timers: a Node fires its sources in the same
 order as the native engine, ``--fast`` works, and with ``iterations`` the Node returns by itself once
@@ -22,6 +24,7 @@ Options:
     root: absolute directory the dora files live in on the machines that run them (required).
     python: absolute interpreter path for every node (default: the running interpreter).
     coordinator_addr / coordinator_port: the default coordinator in ``machines/*.sh``.
+    foreign_paths: ``{foreign node: path}`` where a ``DoraNode`` runs from an environment lkbuild made.
 """
 from __future__ import annotations
 
@@ -73,10 +76,12 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
         raise ConfigError(f"coordinator address {addr!r} is not a host name or IP address.")
 
     files: Dict[str, bytes] = {}
-    body = yaml.safe_dump(dataflow.descriptor(spec, python, root), sort_keys=False, default_flow_style=False)
+    paths = dict(options.get("foreign_paths") or {})
+    body = yaml.safe_dump(dataflow.descriptor(spec, python, root, paths=paths), sort_keys=False,
+                          default_flow_style=False)
     files[DATAFLOW] = (HEADER.format(name=spec.name) + body).encode()
     if dataflow.machines_of(spec):
-        body = yaml.safe_dump(dataflow.descriptor(spec, python, root, placed=False), sort_keys=False,
+        body = yaml.safe_dump(dataflow.descriptor(spec, python, root, placed=False, paths=paths), sort_keys=False,
                               default_flow_style=False)
         files[LOCAL_DATAFLOW] = (HEADER.format(name=spec.name) + LOCAL_NOTE + body).encode()
     for n in spec.nodes:
@@ -86,6 +91,12 @@ def generate(spec, options: Optional[Mapping[str, Any]] = None) -> Dict[str, byt
             plan_lines=_json_lines(node_plan(spec, n.name)),
             wiring_lines=_json_lines(dataflow.node_wiring(spec, n.name)),
         )
+    for f in spec.foreign:
+        if f.kind == "ros_topic":
+            files[dataflow.bridge_script(f)] = render(PACKAGE, "ros_bridge.py.j2", system=spec.name, topic=f.topic,
+                                                      config_lines=_json_lines(dataflow.bridge_config(spec, f)))
+    if any(f.timers for f in spec.foreign):
+        files[dataflow.TIMERS_SCRIPT] = render(PACKAGE, "timers.py.j2", system=spec.name)
     port = int(options.get("coordinator_port") or DEFAULT_COORDINATOR_PORT)
     for machine in dataflow.machines_of(spec):
         files[f"machines/{machine}.sh"] = render(

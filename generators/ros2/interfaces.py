@@ -34,18 +34,24 @@ def topics(spec) -> List[Dict[str, Any]]:
     """One topic per output that feeds a component on another Node, in a stable order."""
     node_of = {c.name: c.node for c in spec.components}
     found: Dict[tuple, Dict[str, Any]] = {}
+    foreign = {f.name: f for f in spec.foreign if f.kind == "ros_topic"}
     for e in spec.edges:
+        if e.src in foreign or e.dst in foreign:
+            _foreign_topic(spec, e, foreign, node_of, found)
+            continue
         if node_of.get(e.src) == node_of.get(e.dst):
             continue
         src = spec.component(e.src)
         port = spec.component(e.dst).input(e.input)
+        out_port = src.output(e.output)
         topic = found.get((e.src, e.output))
         if topic is None:
+            name = out_port.topic or f"{e.src}/{e.output}"  # ros_topics = {"out": {"topic": ...}}
             topic = found[(e.src, e.output)] = {
                 "src": e.src,
                 "output": e.output,
-                "name": f"{e.src}/{e.output}",
-                "full_name": f"/{spec.name}/{e.src}/{e.output}",
+                "name": name,
+                "full_name": name if name.startswith("/") else f"/{spec.name}/{name}",
                 "node": node_of[e.src],
                 **message_kind(src.output(e.output).annotation),
                 "depth": 1,
@@ -53,14 +59,49 @@ def topics(spec) -> List[Dict[str, Any]]:
                 "subscribers": [],
             }
         keep_all = port.queue_policy == "backpressure"
-        topic["subscribers"].append({"dst": e.dst, "input": e.input, "node": node_of[e.dst],
-                                     "key": f"{e.dst}.{e.input}", "depth": port.queue_size,
-                                     "keep_all": keep_all})
+        subscriber = {"dst": e.dst, "input": e.input, "node": node_of[e.dst], "key": f"{e.dst}.{e.input}",
+                      "depth": port.queue_size, "keep_all": keep_all}
+        if port.qos or out_port.qos:  # ros_topics: the port's own QoS (an input's, else its source's)
+            subscriber["qos"] = dict(port.qos or out_port.qos)
+        if out_port.qos:
+            topic["qos"] = dict(out_port.qos)
+        topic["subscribers"].append(subscriber)
         topic["depth"] = max(topic["depth"], port.queue_size)
         topic["keep_all"] = topic["keep_all"] or keep_all
     for topic in found.values():
         topic["subscribers"].sort(key=lambda s: s["key"])
-    return [found[key] for key in sorted(found)]
+    return [found[key] for key in sorted(found, key=lambda k: tuple(map(str, k)))]
+
+
+def _foreign_topic(spec, e, foreign, node_of, found) -> None:
+    """An edge with a RosTopic: a publisher of the component on that topic, or a subscription to it.
+
+    The topic keeps the name the user gave (a relative one resolves under the Node's namespace), its real
+    message type and QoS; ``foreign`` marks it: nobody in the system is waited for on it.
+    """
+    t = foreign[e.dst] if e.dst in foreign else foreign[e.src]
+    publishing = e.dst in foreign
+    key = (e.src, e.output, t.name) if publishing else (t.name, "out", "")
+    topic = found.get(key)
+    if topic is None:
+        topic = found[key] = {
+            "src": e.src if publishing else None,
+            "output": e.output if publishing else None,
+            "name": t.topic,
+            "full_name": t.topic if t.topic.startswith("/") else f"/{spec.name}/{t.topic}",
+            "node": node_of[e.src] if publishing else None,
+            "kind": "image" if t.inputs[0].format == "image" else "ros",
+            "type": t.msg_type,
+            "depth": int(t.qos.get("depth", 10)),
+            "keep_all": t.qos.get("history") == "keep_all",
+            "qos": dict(t.qos),
+            "foreign": t.name,
+            "subscribers": [],
+        }
+    if not publishing:
+        topic["subscribers"].append({"dst": e.dst, "input": e.input, "node": node_of[e.dst],
+                                     "key": f"{e.dst}.{e.input}", "depth": topic["depth"],
+                                     "keep_all": topic["keep_all"]})
 
 
 def message_packages(all_topics, messages: Iterable[str] = ()) -> List[str]:

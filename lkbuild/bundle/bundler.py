@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Union
 
 from ..errors import ConfigError, GraphError
 from ..output import claim_build_dir, record, safe_join
-from . import engines, manifest, sources
+from . import engines, foreign, manifest, sources
 from .requirements import Pin, hash_pins, installed_version, pinned, requirements_txt
 from .target import Target, resolve_target
 from .writer import replace_dir
@@ -50,6 +50,7 @@ class Bundle:
     wheels: List[str] = field(default_factory=list)  # the files under wheels/
     files: List[str] = field(default_factory=list)
     pins: List[Pin] = field(default_factory=list)  # every distribution installed, by version and sha256
+    foreign_requirements: List[str] = field(default_factory=list)  # /opt/foreign: foreign dora nodes' venv
 
 
 def image_tag(system: str, machine: str, digest: str) -> str:
@@ -85,11 +86,12 @@ def machine_requirements(spec, machine: str, part) -> List[str]:
 
 
 def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = None,
-                carried: Optional[List[Path]] = None):
+                carried: Optional[List[Path]] = None, foreign_wheels: Optional[List[Path]] = None):
     """Every file of M's bundle as {bundle path: bytes or file}, plus the Bundle description (no writes).
 
     ``wheels``: what pip resolved for M's platform (the closure, pinned by hash in requirements.txt);
-    ``carried``: those of them the bundle holds under ``wheels/`` (all when offline).
+    ``carried``: those of them the bundle holds under ``wheels/`` (all when offline); ``foreign_wheels``:
+    what pip resolved for the foreign dora nodes' own venv (``bundle.foreign``), carried when offline.
     """
     from ..graph.plan import node_plan
     from ..generators import docker as docker_generator
@@ -100,7 +102,9 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
     nodes = [n for n in spec.nodes if n.machine == options.machine]
     components = [spec.component(name) for n in nodes for name in n.components]
     where = f"bundle for machine '{options.machine}'"
-    requirements = machine_requirements(spec, options.machine, part)
+    shared, away = foreign.split_packages(spec, options.machine) if engine == "dora" else ([], [])
+    requirements = pinned(machine_requirements(spec, options.machine, part) + shared, where)
+    foreign_requirements = foreign.venv_requirements(spec, Path(options.out), away)
     pins = hash_pins(requirements, wheels or [], where)
     carried = sorted(carried or [], key=lambda p: p.name)
 
@@ -108,7 +112,16 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
     files: Dict[str, Content] = {}
     files.update(sources.user_files(spec, components))
     files.update(sources.api_files())
-    files.update(part.files(bundled, options.machine, coordinator(options.coordinator_addr)))
+    paths = foreign.image_paths(spec) if engine == "dora" else {}
+    files.update(part.files(bundled, options.machine, coordinator(options.coordinator_addr), foreign_paths=paths))
+    if engine == "dora":
+        files.update({rel: source for rel, source in
+                      foreign.binaries(spec, options.machine, target.docker_platform).values()})
+    if foreign_requirements:  # pinned by hash too: the wheels pip picked for M's platform
+        files["foreign-requirements.txt"] = requirements_txt(hash_pins(foreign_requirements, foreign_wheels or [],
+                                                                       where))
+    for wheel in (foreign_wheels or []) if options.offline else []:
+        files[f"wheels-foreign/{wheel.name}"] = wheel
     files.update(sources.runtime_files())
     files["requirements.txt"] = requirements_txt(pins)
     for wheel in carried:
@@ -134,6 +147,8 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
         "coordinator": coordinator(options.coordinator_addr),
         "runtime_modules": list(part.runtime_modules),
         "ir_sha256": digest,
+        "foreign_venv": bool(foreign_requirements),
+        "foreign_programs": foreign.machine_programs(spec, options.machine, paths),
     }))
     info = {
         "system": spec.name,
@@ -151,12 +166,15 @@ def plan_bundle(spec, options: BundleOptions, wheels: Optional[List[Path]] = Non
         "offline": options.offline,
         "requirements": requirements,
         "pins": {pin.requirement: {"sha256": pin.sha256, "file": pin.file} for pin in pins},
+        "foreign_requirements": foreign_requirements,
     }
     files[manifest.MANIFEST] = manifest.manifest_bytes(files, info)
     bundle = Bundle(
         path=safe_join(Path(options.out) / "bundles", options.machine), machine=options.machine, engine=engine,
         image=image, target=target, offline=options.offline, requirements=requirements,
-        wheels=[w.name for w in carried], files=sorted(files), pins=pins,
+        wheels=[w.name for w in [*carried, *((foreign_wheels or []) if options.offline else [])]],
+        files=sorted(files), pins=pins,
+        foreign_requirements=foreign_requirements,
     )
     return bundle, files
 
@@ -184,7 +202,13 @@ def write_bundle(spec, options: BundleOptions, progress: Optional[Progress] = No
                               bundle.target.describe())
         # Online, the image fetches from the index; only the wheels lkbuild built itself come along.
         carried = wheels if options.offline else [w for w in wheels if w.name in pip.built]
-        bundle, files = plan_bundle(spec, options, wheels, carried)
+        foreign_wheels: List[Path] = []
+        if bundle.foreign_requirements:  # online too: their hashes go into foreign-requirements.txt
+            say(f"Downloading the foreign nodes' wheels: {', '.join(bundle.foreign_requirements)}")
+            foreign_wheels = pip.download(bundle.foreign_requirements, scratch / "foreign",
+                                          bundle.target.pip_platforms, bundle.target.python,
+                                          bundle.target.describe())
+        bundle, files = plan_bundle(spec, options, wheels, carried, foreign_wheels)
         replace_dir(bundle.path, files)
         record(Path(options.out), dirs=[f"bundles/{options.machine}"])
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from typing import Dict
+from typing import Dict, Optional
 
 from ..errors import ConfigError
 from .requirements import installed_version
@@ -32,8 +32,12 @@ class DoraPart:
     def config(self, spec, machine: str) -> str:
         return "app/dataflow.yaml"
 
-    def files(self, spec, machine: str, coordinator: Dict[str, object]) -> Dict[str, bytes]:
-        """{bundle path: bytes} under ``app/``: the dataflow and only ``machine``'s entrypoints."""
+    def files(self, spec, machine: str, coordinator: Dict[str, object],
+              foreign_paths: Optional[Dict[str, str]] = None) -> Dict[str, bytes]:
+        """{bundle path: bytes} under ``app/``: the dataflow and only ``machine``'s entrypoints.
+
+        ``foreign_paths``: where the machine's foreign dora nodes are in the image (``bundle.foreign``).
+        """
         try:
             generator = importlib.import_module("lkbuild.generators.dora")
         except ImportError:
@@ -41,8 +45,13 @@ class DoraPart:
         generated = generator.generate(spec, {
             "root": APP, "python": VENV_PYTHON,
             "coordinator_addr": coordinator["addr"], "coordinator_port": coordinator["port"],
+            "foreign_paths": dict(foreign_paths or {}),
         })
         mine = {f"nodes/{n.name}.py" for n in spec.nodes if n.machine == machine}
+        on_machine = [f for f in spec.foreign if f.machine == machine]
+        if any(f.timers for f in on_machine):
+            mine.add("nodes/_lk_timers.py")
+        mine |= {f"nodes/_lk_ros.{f.name}.py" for f in on_machine if f.kind == "ros_topic"}
         files: Dict[str, bytes] = {}
         for rel, data in generated.items():
             # Only what runs on this machine: not other machines' entrypoints, not the one-computer
@@ -80,7 +89,7 @@ class Ros2Part:
     def config(self, spec, machine: str) -> str:
         return f"{self.root}/src/{spec.name}/launch/{machine}.launch.py"
 
-    def files(self, spec, machine: str, coordinator: Dict[str, object]) -> Dict[str, bytes]:
+    def files(self, spec, machine: str, coordinator: Dict[str, object], foreign_paths=None) -> Dict[str, bytes]:
         if not ROS_PACKAGE.match(spec.name):
             raise ConfigError(f"System name '{spec.name}' cannot name a ROS 2 package; use lowercase letters, "
                               "digits and '_', starting with a letter (REP 144).")

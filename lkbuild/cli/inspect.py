@@ -48,6 +48,14 @@ def describe(spec) -> str:
                              f"{_at(i.where)})")
         if c.local_modules:
             lines.append(f"  copies   {', '.join(c.local_modules)}")
+    for f in spec.foreign:
+        lines.append("")
+        lines.append(f"{f.kind} endpoint '{f.name}': {f.path}" + (f" from {f.package}" if f.package else "")
+                     + f" on machine '{f.machine or 'local'}'")
+        lines.append(f"  inputs   {', '.join(f'{p.name} ({p.format})' for p in f.inputs) or '(none)'}")
+        lines.append(f"  outputs  {', '.join(f'{p.name} ({p.format})' for p in f.outputs) or '(none)'}")
+        if f.timers:
+            lines.append(f"  timers   {', '.join(f'{k} at {v:g} Hz' for k, v in f.timers.items())}")
     lines.append("")
     for machine in sorted({n.machine or machines.LOCAL for n in spec.nodes}):
         needs = machines.requirements(spec, machine)

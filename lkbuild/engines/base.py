@@ -52,8 +52,10 @@ class Engine(ABC):
         return self.checked_spec(system)
 
     def engine_problems(self, spec) -> List[Problem]:
-        """``problems()`` as Problems (code LK270), beside the IR's own."""
-        return [Problem(p, "LK270") for p in self.problems(spec)]
+        """``problems()`` as Problems (code LK270), and foreign endpoints this engine cannot serve (LK277)."""
+        from ..graph.validate import foreign_on_engine
+
+        return [Problem(p, "LK270") for p in self.problems(spec)] + foreign_on_engine(spec, self.name)
 
     def checked_spec(self, system):
         """The IR, validated for this engine; raises GraphError with every problem."""

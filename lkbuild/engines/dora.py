@@ -22,8 +22,9 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import recording
 from ..errors import ComponentError, LkbuildError, ToolError, ToolFailedError
-from ..output import inputs_digest, up_to_date, write_generated, write_tree
+from ..output import claim_build_dir, inputs_digest, up_to_date, write_generated, write_tree
 from ..generators.dora import LOCAL_DATAFLOW
+from ..generators.dora.dataflow import TIMERS_PREFIX, boundary_counters
 from ..graph.plan import run_plan
 from ..tools import stop_all, tail, wait_until
 from ..tools.dora import Coordinator, Dora, LocalCluster, daemon_command
@@ -61,13 +62,22 @@ class DoraEngine(Engine):
     def generate(self, spec, **options) -> Dict[str, bytes]:
         from ..generators import dora as generator
 
+        from .foreign_env import foreign_paths
+
         options.setdefault("root", str(self.dora_dir.resolve()))
         options.setdefault("python", os.path.abspath(sys.executable))
+        options.setdefault("foreign_paths", foreign_paths(spec, self.out_dir))
         return generator.generate(spec, options)
 
     # -- compile ----------------------------------------------------------------------------------------------
     def compile(self, system) -> Optional[Path]:
+        from .foreign_env import FOREIGN_DIR, prepare
+
         spec = self.checked_spec(system)
+        if spec.foreign:  # the venv of foreign nodes' packages, made before anything is written (kept once made)
+            claim_build_dir(self.out_dir, os.getcwd(), spec)
+            prepare(spec, self.out_dir)
+            write_generated(self.out_dir, {}, scratch=(FOREIGN_DIR,))  # removed by `lkbuild clean`
         system_json = write_system_json(self.out_dir, spec)
         inputs = self.generation_inputs(system_json)
         if not up_to_date(self.dora_dir, inputs):  # else generating would write the same bytes again
@@ -248,6 +258,7 @@ class DoraEngine(Engine):
         if run is not None:
             result.fired = found.fired(c.name for c in run.spec.components)
             result.lost = {**found.undelivered(run_plan(run.spec)["edges"]), **found.lost}
+            result.boundary = found.at_boundary(boundary_counters(run.spec))
         else:
             result.fired = found.fired(sorted({k for s in found.summaries.values() for k in s.get("fired", {})}))
             result.lost = dict(found.lost)
@@ -290,6 +301,13 @@ class DoraEngine(Engine):
         output = result.log_file.read_text(errors="replace") if result.log_file and result.log_file.exists() else ""
         code = outcome.code if outcome.code is not None else -1
         ended = failed_nodes(lines)
+        foreign = {f.name: f for f in run.spec.foreign} if run is not None else {}
+        gone = sorted(n for n in ended if n in foreign or n.startswith(TIMERS_PREFIX))
+        if gone:
+            # A foreign node speaks no lkbuild report: its own output says why it ended.
+            raise ToolFailedError(cmd, outcome.code if outcome.code is not None else -1, tail(output), "".join(
+                f"foreign dora node '{n}' ({foreign[n].path if n in foreign else 'timers'}) {ended[n]}. "
+                for n in gone) + f"See {result.log_file}.")
         if ended and run is not None:
             # A node that ended without a report of its own was ended from outside (killed, out of memory).
             raise ToolFailedError(cmd, code, tail(output), "".join(

@@ -48,6 +48,11 @@ class Report:
             counts.update({str(k): int(v) for k, v in (summary.get("fired") or {}).items()})
         return {name: counts[name] for name in order if name in counts}
 
+    def at_boundary(self, counters: Iterable[List[str]]) -> Dict[str, int]:
+        """Messages counted on edges with foreign endpoints: ``[label, node, "sent"|"received", key]`` each."""
+        return {label: int((self.summaries[node].get(kind) or {}).get(key, 0))
+                for label, node, kind, key in counters if node in self.summaries}
+
     def undelivered(self, edges: Iterable[List[str]]) -> Dict[str, int]:
         """Per edge between Nodes, messages the sender counted and the receiver never got, by the summaries.
 

@@ -101,6 +101,7 @@ class RunResult:
     log_dir: Optional[Path] = None
     log_file: Optional[Path] = None
     lost: Dict[str, int] = field(default_factory=dict)
+    boundary: Dict[str, int] = field(default_factory=dict)  # messages per edge with a foreign endpoint
     warnings: List[str] = field(default_factory=list)
     daemon_commands: Dict[str, str] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
@@ -123,6 +124,9 @@ class RunResult:
         if self.daemon_commands:
             out.append("start one dora daemon per machine:")
             out += [f"  {machine}: {command}" for machine, command in sorted(self.daemon_commands.items())]
+        if self.boundary:
+            out.append("at the boundary with foreign endpoints: "
+                       + ", ".join(f"{e}: {n}" for e, n in self.boundary.items()))
         if self.profile_path:
             out.append(f"profile: {self.profile_path}")
         if self.lost:

@@ -6,6 +6,7 @@ from .spec import (
     ComponentSpec,
     EdgeSpec,
     FieldSpec,
+    ForeignSpec,
     ImportSpec,
     MachineSpec,
     NodeSpec,
@@ -15,6 +16,6 @@ from .spec import (
 from .validate import problems
 
 __all__ = [
-    "DEFAULT_QUEUE_SIZE", "QUEUE_POLICIES", "SCHEMA_VERSION", "ComponentSpec", "EdgeSpec", "FieldSpec", "ImportSpec",
+    "DEFAULT_QUEUE_SIZE", "QUEUE_POLICIES", "SCHEMA_VERSION", "ComponentSpec", "EdgeSpec", "FieldSpec", "ForeignSpec", "ImportSpec",
     "MachineSpec", "NodeSpec", "PortSpec", "SystemSpec", "problems",
 ]

@@ -13,7 +13,7 @@ import weakref
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..component import Component, forward_annotations
+from ..component import Component, _source_location, forward_annotations
 from ..construction import encode_construction
 from ..errors import GraphError, Location
 from ..node import LOCAL_NODE
@@ -26,7 +26,9 @@ def system_spec(system):
 
     nodes: Dict[str, object] = {}
     members: Dict[str, List[str]] = {}
-    for c in system.components:
+    components = [c for c in system.components if isinstance(c, Component)]
+    foreign = [c for c in system.components if not isinstance(c, Component)]
+    for c in components:
         node = c.node
         key = node.name if node is not None else LOCAL_NODE
         if node is not None and key in nodes and nodes[key] is not node:
@@ -36,6 +38,10 @@ def system_spec(system):
         nodes.setdefault(key, node)
         members.setdefault(key, []).append(c.name)
     node_specs, machine_specs = [], {}
+    for f in foreign:  # a foreign endpoint runs on its Node's machine, in a process of its own
+        machine = f.node.machine if f.node is not None else None
+        if machine is not None:
+            machine_specs.setdefault(machine.name, MachineSpec(**dataclasses.asdict(machine)))
     for key, node in nodes.items():
         machine = node.machine if node is not None else None
         if machine is not None:
@@ -53,11 +59,13 @@ def system_spec(system):
         ))
     edges = tuple(EdgeSpec(s.name, o, d.name, i) for s, o, d, i in system._edges())
     engines = {n.engine for n in node_specs if n.engine}
-    sources = _source_reader(system.root, system.components)
+    engines |= {f.node.engine for f in foreign if f.node is not None and f.node.engine}
+    sources = _source_reader(system.root, components)
     return SystemSpec(
         name=system.name,
         root=system.root,
-        components=tuple(component_spec(c, sources, system.root) for c in system.components),
+        components=tuple(component_spec(c, sources, system.root) for c in components),
+        foreign=tuple(foreign_spec(f) for f in foreign),
         edges=edges,
         nodes=tuple(node_specs),
         machines=tuple(sorted(machine_specs.values(), key=lambda m: m.name)),
@@ -150,10 +158,11 @@ def component_spec(c: Component, sources=None, root: Optional[str] = None):
     notes = forward_annotations(cls)
     namespace = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
     queues = getattr(cls, "input_queues", {}) or {}
+    ros_ports = ros_topics_of(cls, c._lk_input_names, cls._lk_outputs)
     inputs = []
     for name in c._lk_input_names:
         q = queues.get(name, {})
-        extra = {}
+        extra = dict(ros_ports.get(name, {}))
         if "size" in q:
             extra["queue_size"] = q["size"]
         if "policy" in q:
@@ -164,7 +173,8 @@ def component_spec(c: Component, sources=None, root: Optional[str] = None):
     out_types = dict(cls._lk_output_types)
     if len(out_names) == 1 and "return" in notes and out_names[0] not in out_types:
         out_types[out_names[0]] = notes["return"]
-    outputs = [PortSpec(n, required=False, annotation=rosmsg.qualify(_annotation_text(out_types.get(n)), namespace))
+    outputs = [PortSpec(n, required=False, annotation=rosmsg.qualify(_annotation_text(out_types.get(n)), namespace),
+                        **ros_ports.get(n, {}))
                for n in out_names]
     if found is not None:
         source = dict(
@@ -195,3 +205,67 @@ def component_spec(c: Component, sources=None, root: Optional[str] = None):
         created_at=c._lk_created_at,
         **source,
     )
+
+
+def foreign_spec(f):
+    """The IR of a foreign endpoint (``lkbuild.foreign``)."""
+    from . import ForeignSpec, PortSpec
+
+    node = f.node
+    note = getattr(f, "annotation", None)  # a RosTopic's ports carry its message class (or an array)
+    return ForeignSpec(
+        name=f.name,
+        kind=f.kind,
+        inputs=tuple(PortSpec(n, required=False, format=fmt, annotation=note) for n, fmt in f._lk_formats_in.items()),
+        outputs=tuple(PortSpec(n, required=False, format=fmt, annotation=note)
+                      for n, fmt in f._lk_formats_out.items()),
+        node=node.name if node is not None else None,
+        machine=node.machine.name if node is not None and node.machine is not None else None,
+        path=getattr(f, "path", None),
+        args=tuple(getattr(f, "args", ())),
+        env=dict(sorted(getattr(f, "env", {}).items())),
+        build=getattr(f, "build", None),
+        package=getattr(f, "package", None),
+        timers=dict(sorted(getattr(f, "timers", {}).items())),
+        topic=getattr(f, "topic", None),
+        msg_type=getattr(f, "msg_type", None),
+        qos=dict(getattr(f, "qos", {})),
+        created_at=f._lk_created_at,
+    )
+
+
+def ros_topics_of(cls, inputs, outputs) -> Dict[str, Dict]:
+    """A component class's ``ros_topics``: per port, the topic an output publishes on and a port's QoS.
+
+    Example: ``ros_topics = {"out": {"topic": "/camera/image_raw", "qos": "sensor_data"}, "cmd": {"qos":
+    {"depth": 1}}}``. Only the ROS 2 engine reads them; a topic name is checked by the IR's validation.
+    """
+    from ..foreign import resolve_qos
+
+    declared = getattr(cls, "ros_topics", None)
+    if declared is None:
+        return {}
+    where = _source_location(cls)
+    example = 'ros_topics = {"out": {"topic": "/camera/image_raw", "qos": "sensor_data"}}'
+    if not isinstance(declared, dict):
+        raise GraphError(f"{cls.__name__}.ros_topics must be a dict port -> {{topic, qos}}, e.g. {example}. "
+                         f"Received: ros_topics={declared!r}", where, code="LK275")
+    out: Dict[str, Dict] = {}
+    for port, settings in declared.items():
+        if port not in inputs and port not in outputs:
+            raise GraphError(f"{cls.__name__}.ros_topics names port '{port}', which it does not have. Its ports: "
+                             f"{', '.join((*inputs, *outputs)) or 'none'}.", where, code="LK275")
+        if not isinstance(settings, dict) or set(settings) - {"topic", "qos"}:
+            raise GraphError(f"{cls.__name__}.ros_topics['{port}'] must be a dict of topic and qos, e.g. {example}. "
+                             f"Received: {settings!r}", where, code="LK275")
+        if "topic" in settings and port in inputs:
+            raise GraphError(f"{cls.__name__}.ros_topics['{port}']: an input subscribes to what its source publishes; "
+                             "give the topic on the output that feeds it (or wire it to a RosTopic).", where,
+                             code="LK275")
+        entry = {}
+        if "topic" in settings:
+            entry["topic"] = str(settings["topic"])
+        if "qos" in settings:
+            entry["qos"] = resolve_qos(settings["qos"], f"{cls.__name__}.{port}", where)
+        out[port] = entry
+    return out

@@ -49,9 +49,42 @@ def input_key(component: str, port: str) -> str:
 
 
 def crossing(spec):
-    """``(src node, dst node, edge)`` for every edge between two Nodes, in IR order."""
+    """``(src node, dst node, edge)`` for every edge between two Nodes, in IR order (foreign edges: ``boundary``)."""
     node_of = {c.name: c.node for c in spec.components}
-    return [(node_of[e.src], node_of[e.dst], e) for e in spec.edges if node_of[e.src] != node_of[e.dst]]
+    return [(node_of[e.src], node_of[e.dst], e) for e in spec.edges
+            if e.src in node_of and e.dst in node_of and node_of[e.src] != node_of[e.dst]]
+
+
+def boundary(spec):
+    """Every edge between a component and a foreign endpoint, in IR order."""
+    foreign = {f.name for f in spec.foreign}
+    return [e for e in spec.edges if e.src in foreign or e.dst in foreign]
+
+
+def relays(spec) -> set:
+    """The foreign endpoints that a component feeds, directly or through other foreign endpoints.
+
+    The others are *foreign sources*: they end by themselves (or when their timers end), and the lkbuild
+    Nodes they feed count as clocked until their inputs close (``lk_runtime.ending``).
+    """
+    foreign = {f.name for f in spec.foreign}
+    fed = {e.dst for e in spec.edges if e.dst in foreign and e.src not in foreign}
+    changed = True
+    while changed:
+        changed = False
+        for e in spec.edges:
+            if e.src in fed and e.dst in foreign and e.dst not in fed:
+                fed.add(e.dst)
+                changed = True
+    return fed
+
+
+def feeds(spec) -> List[List[str]]:
+    """``[node, input key, "source" | "relay"]`` for every component input fed by a foreign endpoint."""
+    node_of = {c.name: c.node for c in spec.components}
+    relayed = relays(spec)
+    return [[node_of[e.dst], input_key(e.dst, e.input), "relay" if e.src in relayed else "source"]
+            for e in boundary(spec) if e.dst in node_of]
 
 
 def cross_edges(spec) -> List[List[str]]:
@@ -67,12 +100,15 @@ def system_tick_hz(spec) -> int:
 def run_plan(spec) -> Dict[str, Any]:
     """The control plane shared by every Node of a run (see ``lk_runtime.ending``)."""
     nodes = [n.name for n in spec.nodes]
+    fed = feeds(spec)
     clocked = {c.node for c in spec.components if c.is_source or c.starts_loop}
+    clocked |= {node for node, _, kind in fed if kind == "source"}
     return {
         "nodes": nodes,
         "leader": nodes[0] if nodes else None,
         "clocked": [n for n in nodes if n in clocked],
         "edges": cross_edges(spec),
+        "feeds": fed,
     }
 
 
@@ -105,8 +141,8 @@ def messages(spec, node: Optional[str] = None) -> List[str]:
     annotations = [p.annotation for c in spec.components if c.name in members for p in (*c.inputs, *c.outputs)]
     for e in spec.edges:
         if e.src in members or e.dst in members:
-            annotations += [spec.component(e.src).output(e.output).annotation,
-                            spec.component(e.dst).input(e.input).annotation]
+            annotations += [spec.member(e.src).output(e.output).annotation,
+                            spec.member(e.dst).input(e.input).annotation]
     return sorted({name for name in map(rosmsg.type_name, annotations) if name})
 
 

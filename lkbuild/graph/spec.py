@@ -23,6 +23,9 @@ class PortSpec:
     annotation: Optional[str] = None
     queue_size: int = DEFAULT_QUEUE_SIZE
     queue_policy: str = "drop_oldest"
+    format: Optional[str] = None  # how a value crosses to or from a foreign endpoint (lk_runtime.boundary)
+    topic: Optional[str] = None   # ROS 2: the topic an output publishes on (``ros_topics``), not the generated one
+    qos: Optional[Dict[str, Any]] = None  # ROS 2: the port's QoS fields (``lkbuild.foreign.resolve_qos``)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,41 @@ class ComponentSpec:
 
 
 @dataclass(frozen=True)
+class ForeignSpec:
+    """A foreign endpoint (``lkbuild.foreign``): a graph member that lkbuild wires but does not run.
+
+    ``kind`` is ``dora`` (an existing dora node) or ``ros_topic`` (an existing ROS 2 topic). Its ports carry their boundary ``format``; its
+    ``node``/``machine`` say where it runs (a process of its own either way).
+    """
+
+    name: str
+    kind: str
+    inputs: Tuple[PortSpec, ...]
+    outputs: Tuple[PortSpec, ...]
+    node: Optional[str] = None
+    machine: Optional[str] = None
+    path: Optional[str] = None
+    args: Tuple[str, ...] = ()
+    env: Dict[str, str] = field(default_factory=dict)
+    build: Optional[str] = None
+    package: Optional[str] = None
+    timers: Dict[str, float] = field(default_factory=dict)  # input -> Hz
+    topic: Optional[str] = None     # a RosTopic: its name, message type (pkg/msg/Name) and QoS
+    msg_type: Optional[str] = None
+    qos: Dict[str, Any] = field(default_factory=dict)
+    created_at: Optional[Location] = None
+
+    is_source = False
+    starts_loop = False
+
+    def input(self, name: str) -> Optional[PortSpec]:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> Optional[PortSpec]:
+        return next((p for p in self.outputs if p.name == name), None)
+
+
+@dataclass(frozen=True)
 class EdgeSpec:
     src: str
     output: str
@@ -134,6 +172,7 @@ class SystemSpec:
     engine: Optional[str] = None
     stand_ins: Tuple[str, ...] = ()  # modules read with stand-ins: compile and bundle, but not run here
     created_at: Optional[Location] = None  # where the user's code built the System
+    foreign: Tuple[ForeignSpec, ...] = ()  # dora nodes and ROS 2 topics that are not lkbuild components
     schema_version: int = SCHEMA_VERSION
 
     # -- look-ups ----------------------------------------------------------------------------------
@@ -142,6 +181,19 @@ class SystemSpec:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+    def member(self, name: str):
+        """The component or foreign endpoint of that name (edges may name either)."""
+        for c in self.components:
+            if c.name == name:
+                return c
+        for f in self.foreign:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def is_foreign(self, name: str) -> bool:
+        return any(f.name == name for f in self.foreign)
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
@@ -201,6 +253,7 @@ class SystemSpec:
                 machines=tuple(MachineSpec(**{**m, "devices": tuple(m["devices"])}) for m in data["machines"]),
                 stand_ins=tuple(data.get("stand_ins", ())),
                 created_at=_location(data.get("created_at")),
+                foreign=tuple(_foreign_from(f) for f in data.get("foreign", ())),
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"system.json is malformed ({exc}). Recompile the system.") from None
@@ -229,3 +282,12 @@ def _component_from(data: Dict[str, Any]) -> ComponentSpec:
 
 def _location(data: Optional[Dict[str, Any]]) -> Optional[Location]:
     return Location(**data) if data is not None else None
+
+
+def _foreign_from(data: Dict[str, Any]) -> ForeignSpec:
+    values = dict(data)
+    values["inputs"] = tuple(PortSpec(**p) for p in data["inputs"])
+    values["outputs"] = tuple(PortSpec(**p) for p in data["outputs"])
+    values["args"] = tuple(data.get("args", ()))
+    values["created_at"] = _location(data.get("created_at"))
+    return ForeignSpec(**values)

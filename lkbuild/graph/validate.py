@@ -39,6 +39,9 @@ def problems(spec: SystemSpec) -> List[Problem]:
     if twice:
         spec = replace(spec, components=tuple(c for c in spec.components if c.name not in twice),
                        edges=tuple(e for e in spec.edges if e.src not in twice and e.dst not in twice))
+    _foreign(spec, found)
+    _qos_pairs(spec, found)
+    _port_topics(spec, found)
     _edges(spec, found, guessed)
     _placement(spec, found)
     _reachability(spec, found)
@@ -47,7 +50,7 @@ def problems(spec: SystemSpec) -> List[Problem]:
 
 def _at(spec: SystemSpec, component: str) -> Optional[Location]:
     try:
-        return spec.component(component).created_at
+        return spec.member(component).created_at
     except KeyError:
         return None
 
@@ -135,7 +138,7 @@ def _lengths(spec: SystemSpec, found: List[Problem]) -> None:
 def _edges(spec: SystemSpec, found: List[Problem], guessed=frozenset()) -> None:
     """Edges between real ports, inputs wired once, required inputs wired (``guessed``: wired from a
     component whose name is not unique, so not reported as unconnected)."""
-    names = {c.name: c for c in spec.components}
+    names = {**{f.name: f for f in spec.foreign}, **{c.name: c for c in spec.components}}
     wired = Counter()
     for e in spec.edges:
         src, dst = names.get(e.src), names.get(e.dst)
@@ -143,13 +146,20 @@ def _edges(spec: SystemSpec, found: List[Problem], guessed=frozenset()) -> None:
         if src is None:
             found.append(Problem(f"edge {e}: no component named '{e.src}' in the system.", "LK210", where))
         elif src.output(e.output) is None:
-            found.append(Problem(f"edge {e}: component '{e.src}' has no output '{e.output}' "
-                                 f"(outputs: {', '.join(p.name for p in src.outputs) or 'none'}).", "LK210", where))
+            declare = " Declare it in outputs={...}." if e.src not in _component_names(spec) else ""
+            found.append(Problem(f"edge {e}: {_what(spec, e.src)} '{e.src}' has no output '{e.output}' "
+                                 f"(outputs: {', '.join(p.name for p in src.outputs) or 'none'}).{declare}",
+                                 "LK210", where))
         if dst is None:
             found.append(Problem(f"edge {e}: no component named '{e.dst}' in the system.", "LK210", where))
         elif dst.input(e.input) is None:
-            found.append(Problem(f"edge {e}: component '{e.dst}' has no input '{e.input}' "
+            found.append(Problem(f"edge {e}: {_what(spec, e.dst)} '{e.dst}' has no input '{e.input}' "
                                  f"(inputs: {', '.join(p.name for p in dst.inputs) or 'none'}).", "LK210", where))
+        if (src is not None and dst is not None and e.src not in _component_names(spec)
+                and e.dst not in _component_names(spec)):
+            found.append(Problem(f"edge {e} joins two foreign endpoints; lkbuild wires foreign endpoints to "
+                                 "its components only. Connect them in their own configuration, or put a "
+                                 "component between them.", "LK276", where))
         if src is not None and dst is not None and src.output(e.output) and dst.input(e.input):
             wired[(e.dst, e.input)] += 1
             _types(spec, e, src.output(e.output).annotation, dst.input(e.input).annotation, found)
@@ -165,6 +175,139 @@ def _edges(spec: SystemSpec, found: List[Problem], guessed=frozenset()) -> None:
                     f"required input '{c.name}.{port.name}' is not connected. Wire it "
                     f"({c.name}(... {port.name}=<component>.out) or system.connect(src, {c.name}.inputs.{port.name})) "
                     f"or give the parameter a default in forward().", "LK211", c.created_at))
+
+
+def _component_names(spec: SystemSpec) -> set:
+    return {c.name for c in spec.components}
+
+
+FOREIGN_KINDS = {"dora": "DoraNode", "ros_topic": "RosTopic"}
+
+
+def _what(spec: SystemSpec, name: str) -> str:
+    member = spec.member(name)
+    return FOREIGN_KINDS.get(getattr(member, "kind", ""), "component")
+
+
+def _foreign(spec: SystemSpec, found: List[Problem]) -> None:
+    """Names and formats of foreign endpoints (their arguments were checked when they were built)."""
+    from ..foreign import ROS_FORMATS
+    from ..runtime_stubs.lk_runtime.boundary import INPUT_FORMATS, OUTPUT_FORMATS
+
+    taken = Counter([c.name for c in spec.components] + [f.name for f in spec.foreign])
+    for f in spec.foreign:
+        what = FOREIGN_KINDS.get(f.kind, f.kind)
+        if not NAME.match(f.name):
+            found.append(Problem(f"{what} name '{f.name}' is not valid (it becomes a dora node id): use letters, "
+                                 "digits and '_', starting with a letter.", "LK201", f.created_at))
+        if taken[f.name] > 1:
+            found.append(Problem(f"{what} '{f.name}' has the name of another member of the system; names must be "
+                                 "unique.", "LK203", f.created_at))
+        for timer in f.timers:  # a timer becomes a dora input and an argument of the timers node
+            if not NAME.match(timer):
+                found.append(Problem(f"{what} '{f.name}': timer name '{timer}' is not valid; use letters, digits "
+                                     "and '_', starting with a letter.", "LK201", f.created_at))
+        ins, outs = (ROS_FORMATS, ROS_FORMATS) if f.kind == "ros_topic" else (INPUT_FORMATS, OUTPUT_FORMATS)
+        if f.kind == "ros_topic":
+            _ros_topic(f, found)
+        for port, allowed in [(p, ins) for p in f.inputs] + [(p, outs) for p in f.outputs]:
+            if not NAME.match(port.name):
+                found.append(Problem(f"{what} '{f.name}': port name '{port.name}' is not valid; use letters, "
+                                     "digits and '_', starting with a letter.", "LK201", f.created_at))
+            if port.format not in allowed:
+                found.append(Problem(f"{what} '{f.name}' port '{port.name}': unknown format {port.format!r}; use "
+                                     f"one of {', '.join(allowed)}.", "LK275", f.created_at))
+
+
+# A ROS 2 topic name: tokens of letters, digits and '_' (not starting with a digit, no '__'), separated by
+# '/', optionally absolute ('/') or private ('~/'); no trailing '/'.
+_TOPIC_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def topic_name_problem(topic: str) -> Optional[str]:
+    """Why ``topic`` is not a valid ROS 2 topic name, or None."""
+    body = topic[1:] if topic.startswith("/") else topic[2:] if topic.startswith("~/") else topic
+    if not body:
+        return "it is empty"
+    if len(topic) > MAX_NAME:
+        return f"it is longer than {MAX_NAME} characters"
+    for token in body.split("/"):
+        if not token:
+            return "it has an empty part ('//' or a trailing '/')"
+        if not _TOPIC_TOKEN.match(token):
+            return f"'{token}' is not letters, digits and '_' starting with a letter or '_'"
+        if "__" in token:
+            return f"'{token}' has '__'"
+    return None
+
+
+def _ros_topic(f, found: List[Problem]) -> None:
+    import importlib
+
+    why = topic_name_problem(f.topic or "")
+    if why:
+        found.append(Problem(f"RosTopic '{f.topic}': not a valid ROS 2 topic name: {why}. Write it as /robot/scan: "
+                             "letters, digits, '_' and '/'.", "LK275", f.created_at))
+    package, _, cls = (f.msg_type or "//").split("/")
+    try:
+        module = importlib.import_module(f"{package}.msg")
+    except ImportError:
+        return  # not installed where lkbuild runs: the ROS 2 engine refuses it (its packages must be there)
+    except Exception:  # a ROS package that cannot load (no librcl here): not for the IR to judge
+        return
+    if not hasattr(module, cls):
+        import difflib
+
+        close = difflib.get_close_matches(cls, [n for n in dir(module) if n[:1].isupper()], n=3)
+        found.append(Problem(f"RosTopic '{f.topic}': unknown message type {f.msg_type}: {package} has no message "
+                             f"{cls}" + (f" (did you mean {', '.join(close[:3])}?)" if close else "") + ".",
+                             "LK275", f.created_at))
+
+
+def _never_connect(pub: dict, sub: dict) -> Optional[str]:
+    """Why a subscription with QoS ``sub`` can never get messages from a publisher with QoS ``pub``."""
+    if sub.get("reliability") == "reliable" and pub.get("reliability") == "best_effort":
+        return "a reliable subscriber never gets messages from a best-effort publisher"
+    if sub.get("durability") == "transient_local" and pub.get("durability") == "volatile":
+        return "a transient-local subscriber never gets messages from a volatile publisher"
+    return None
+
+
+def _port_topics(spec: SystemSpec, found: List[Problem]) -> None:
+    """``ros_topics`` of components: valid topic names, and an input's QoS that can connect to its source's."""
+    for c in spec.components:
+        for port in c.outputs:
+            why = topic_name_problem(port.topic) if port.topic else None
+            if why:
+                found.append(Problem(f"component '{c.name}' output '{port.name}': ros_topics gives topic "
+                                     f"'{port.topic}', not a valid ROS 2 topic name: {why}.", "LK275",
+                                     c.class_at or c.created_at))
+    names = {c.name: c for c in spec.components}
+    for e in spec.edges:
+        src, dst = names.get(e.src), names.get(e.dst)
+        if src is None or dst is None or src.output(e.output) is None or dst.input(e.input) is None:
+            continue
+        pub = src.output(e.output).qos or {"reliability": "reliable", "durability": "volatile"}
+        sub = dst.input(e.input).qos
+        why = _never_connect(pub, sub) if sub else None
+        if why:
+            found.append(Problem(f"edge {e}: QoS {sub} of input '{e.dst}.{e.input}' can never connect to {pub} of "
+                                 f"'{e.src}.{e.output}' on ROS 2: {why}. Make the two QoS agree (ros_topics).",
+                                 "LK278", dst.class_at or dst.created_at))
+
+
+def _qos_pairs(spec: SystemSpec, found: List[Problem]) -> None:
+    """Two RosTopics on one topic, one published and one subscribed, whose QoS can never connect."""
+    wired_in = {e.dst for e in spec.edges}
+    wired_out = {e.src for e in spec.edges}
+    topics = [f for f in spec.foreign if f.kind == "ros_topic"]
+    for pub in (f for f in topics if f.name in wired_in):
+        for sub in (f for f in topics if f.name in wired_out and f.topic == pub.topic and f is not pub):
+            why = _never_connect(pub.qos, sub.qos)
+            if why:
+                found.append(Problem(f"RosTopic '{sub.topic}': the system subscribes with QoS {sub.qos} and publishes "
+                                     f"with {pub.qos} (RosTopic '{pub.name}'): {why}. Make the two QoS agree.",
+                                     "LK278", sub.created_at))
 
 
 def _simple_type(annotation):
@@ -209,6 +352,13 @@ def _placement(spec: SystemSpec, found: List[Problem]) -> None:
                 f"{who} run on no machine while other nodes are placed on "
                 f"{', '.join(sorted({p.machine for p in placed}))}. "
                 + ("Give them a Node with a machine." if n.implicit else "Give it machine=... ."), "LK232", where))
+    if placed:
+        for f in spec.foreign:
+            if not f.machine:
+                found.append(Problem(
+                    f"{FOREIGN_KINDS.get(f.kind, f.kind)} '{f.name}' runs on no machine while the nodes are placed on "
+                    f"{', '.join(sorted({p.machine for p in placed}))}. Give it node=<a Node with a machine>.",
+                    "LK232", f.created_at))
     known = {m.name for m in spec.machines}
     for n in placed:
         if n.machine not in known:
@@ -222,15 +372,16 @@ def _placement(spec: SystemSpec, found: List[Problem]) -> None:
 
 def _reachability(spec: SystemSpec, found: List[str]) -> None:
     """Which components can ever fire; a component in a loop that can never start is an error."""
-    by_name = {c.name: c for c in spec.components}
+    by_name = {**{f.name: f for f in spec.foreign}, **{c.name: c for c in spec.components}}
     # Only edges between real ports count: a broken edge is already reported and must not make a loop.
     valid = [e for e in spec.edges if e.src in by_name and e.dst in by_name
              and by_name[e.src].output(e.output) is not None and by_name[e.dst].input(e.input) is not None]
-    into = {c.name: {} for c in spec.components}
+    into = {c.name: {} for c in (*spec.components, *spec.foreign)}
     for e in valid:
         into[e.dst][e.input] = e.src
-    has_value = {c.name for c in spec.components if c.is_source or c.starts_loop}
-    can_fire = {c.name for c in spec.components if c.is_source}
+    # A foreign endpoint sends on its own terms: what it feeds is taken as fed.
+    has_value = {c.name for c in spec.components if c.is_source or c.starts_loop} | {f.name for f in spec.foreign}
+    can_fire = {c.name for c in spec.components if c.is_source} | {f.name for f in spec.foreign}
     changed = True
     while changed:
         changed = False
@@ -272,7 +423,7 @@ def _reachability(spec: SystemSpec, found: List[str]) -> None:
 
 
 def _in_cycles(spec: SystemSpec, edges) -> set:
-    succ = {c.name: set() for c in spec.components}
+    succ = {c.name: set() for c in (*spec.components, *spec.foreign)}
     for e in edges:
         succ[e.src].add(e.dst)
 
@@ -289,3 +440,22 @@ def _in_cycles(spec: SystemSpec, edges) -> set:
         return False
 
     return {name for name in succ if reaches(name, name)}
+
+
+# Which foreign endpoints each engine serves (``lkbuild.foreign``); any other is refused before a start.
+SERVES = {"native": (), "dora": ("dora", "ros_topic"), "ros2": ("ros_topic",)}
+
+
+def foreign_on_engine(spec: SystemSpec, engine: str) -> List[Problem]:
+    """A foreign endpoint that ``engine`` cannot serve, named with the engine that runs it."""
+    found = []
+    for f in spec.foreign:
+        if f.kind in SERVES.get(engine, ()):
+            continue
+        runs = [name for name, kinds in sorted(SERVES.items(), key=lambda kv: kv[0] != "ros2") if f.kind in kinds]
+        what = FOREIGN_KINDS.get(f.kind, f.kind)
+        found.append(Problem(
+            f"{what} '{f.name}' cannot run on the {engine} engine: a {what} runs on the "
+            f"{' or '.join(runs) or 'no'} engine. Launch with --engine {runs[0] if runs else '...'}, or remove it "
+            f"from the system for {engine} runs.", "LK277", f.created_at))
+    return found

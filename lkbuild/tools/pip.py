@@ -122,3 +122,44 @@ class Pip(Tool):
             shutil.move(str(built[0]), dest / built[0].name)
             self.built.append(built[0].name)
         return True
+
+
+class Venv(Tool):
+    """A virtual environment lkbuild makes for a foreign node (``lkbuild.engines.foreign_env``)."""
+
+    name = "python"
+    how_to_install = "Install the venv module of the Python that runs lkbuild (Debian: apt-get install python3-venv)."
+
+    def __init__(self, path: Path, env=None):
+        super().__init__(env)
+        self.path = Path(path)
+
+    def executable(self) -> str:
+        return str(self.path / "bin" / "python")
+
+    def create_and_install(self, requirements: Sequence[str]) -> None:
+        """Create the venv with the running Python (if needed) and install ``requirements`` into it."""
+        if not (self.path / "bin" / "python").exists():
+            _Python().run(["-m", "venv", str(self.path)], hint=self.how_to_install)
+        self.run(["-m", "pip", "install", "--disable-pip-version-check", "--quiet", *requirements])
+
+    def imports_fail(self, *modules: str) -> str:
+        """Why the venv's Python cannot import ``modules`` (the error's last line), or "" when it can."""
+        done = self.run(["-c", f"import {', '.join(modules)}"], check=False)
+        return "" if done.returncode == 0 else tail(done.stderr, 1)
+
+    def freeze(self) -> dict:
+        """``{distribution: version}`` of what the venv holds."""
+        import json
+
+        done = self.run(["-m", "pip", "list", "--disable-pip-version-check", "--format", "json"])
+        return {item["name"].lower(): item["version"] for item in json.loads(done.stdout)}
+
+
+class _Python(Tool):
+    """The running interpreter, for ``python -m venv``."""
+
+    name = "python"
+
+    def executable(self) -> str:
+        return sys.executable

@@ -8,7 +8,8 @@ the Host's clock (``next_due``/``fire_next``), waited for here in real time or n
 ``ending.Ending``; what the process reports is ``report``. dora ids come from the generated wiring
 (``lkbuild.generators.dora.dataflow.node_wiring``): data ids are the control plane's edge keys,
 ``_lk_status`` carries this Node's status to the leader and to the Nodes that send to it,
-``_lk_control`` the leader's decisions to every Node.
+``_lk_control`` the leader's decisions to every Node. Edges with foreign dora nodes carry values in
+their boundary format (``boundary``), not codec bytes.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import sys
 import time
 from typing import Any, Callable, Dict, Optional
 
-from . import build, driver, ending, logs, profile, record, report
-from .errors import CodecError
+from . import boundary, build, codec, driver, ending, logs, profile, record, report, stamp
+from .errors import CodecError, ComponentFailure
 from .host import Host, plan_tick_hz
 from .settings import Settings
 
@@ -88,6 +89,10 @@ class NodeRunner(driver.Transport):
                          iterations=settings.iterations, logical_time=settings.logical_time)
         self.outputs = {(c, o): oid for c, o, oid in wiring.get("outputs", ())}
         self.inputs = {iid: (c, p) for iid, c, p in wiring.get("inputs", ())}
+        self.foreign_out: Dict[tuple, list] = {}  # (component, output) -> [(dora id, format, label)]
+        for c, o, oid, fmt, label in wiring.get("boundary_outputs", ()):
+            self.foreign_out.setdefault((c, o), []).append((oid, fmt, label))
+        self.foreign_in = {iid: (c, p, fmt, label) for iid, c, p, fmt, label in wiring.get("boundary_inputs", ())}
         self.status_output = wiring.get("status_output")
         self.control_output = wiring.get("control_output")
         self.status_inputs = {iid: peer for iid, peer in wiring.get("status_inputs", ())}
@@ -102,9 +107,42 @@ class NodeRunner(driver.Transport):
 
     # -- dora <-> host ----------------------------------------------------------------------------------
     def send(self, component: str, output: str, payload: bytes) -> None:
-        output_id = self.outputs[(component, output)]
-        self.node.send_output(output_id, as_arrow(payload) if len(payload) >= SHARED_MEMORY_MIN else payload)
-        self.ending.sent(output_id)
+        output_id = self.outputs.get((component, output))
+        if output_id is not None:
+            self.node.send_output(output_id, as_arrow(payload) if len(payload) >= SHARED_MEMORY_MIN else payload)
+            self.ending.sent(output_id)
+        self.send_foreign(component, output, payload)
+
+    def send_foreign(self, component: str, output: str, payload: bytes) -> None:
+        """The output to the foreign dora nodes it feeds, in each one's boundary format."""
+        foreign = self.foreign_out.get((component, output))
+        if foreign:
+            flags, _, _, payload = stamp.unpack(payload)  # foreign nodes get the value alone
+            if flags & stamp.WATERMARK_ONLY:
+                return
+            value = codec.decode(payload)  # a view of the payload: arrays are not copied
+            for output_id, fmt, label in foreign:
+                try:
+                    array, metadata = boundary.to_arrow(value, fmt, label)
+                except boundary.BoundaryError as exc:
+                    slot = self.host.by_name[component]
+                    raise ComponentFailure(component, slot.node, slot.machine, "forward",
+                                           f"BoundaryError: {exc}\n") from None
+                self.node.send_output(output_id, array, metadata)
+                self.ending.sent(output_id)
+
+    def receive_foreign(self, input_id: str, event, now: float) -> None:
+        """A value from a foreign dora node, converted from its boundary format for the component."""
+        component, port, fmt, label = self.foreign_in[input_id]
+        self.publish(self.ending.received(input_id, now))
+        try:
+            value = boundary.from_arrow(event["value"], event.get("metadata") or {}, fmt, label)
+        except boundary.BoundaryError as exc:
+            slot = self.host.by_name[component]
+            raise ComponentFailure(component, slot.node, slot.machine, "receive",
+                                   f"BoundaryError: {exc}\n") from None
+        self.host.deliver(component, port, value)
+        self.host.drain()
 
     def handle(self, event) -> None:
         if event is None:
@@ -121,6 +159,8 @@ class NodeRunner(driver.Transport):
                     self.publish(status)  # before handling: see ending
                 self.host.receive(target[0], target[1], payload_view(event["value"]))
                 self.host.drain()
+            elif input_id in self.foreign_in:
+                self.receive_foreign(input_id, event, now)
             elif input_id in self.status_inputs or input_id == self.control_input:
                 self.control_received += 1
                 message = ending.parse(payload_view(event["value"]))
@@ -132,7 +172,9 @@ class NodeRunner(driver.Transport):
                     self.ending.on_status(message, now)
         elif kind == "INPUT_CLOSED":
             input_id = event.get("id")
-            if input_id in self.status_inputs:
+            if input_id in self.foreign_in or input_id in self.ending.feeds:
+                self.ending.on_feed_closed(input_id)  # a foreign endpoint (or a ROS 2 bridge) has ended
+            elif input_id in self.status_inputs:
                 self.ending.on_closed(self.status_inputs[input_id])
             elif input_id == self.control_input:
                 self.ending.on_closed(self.ending.leader)
@@ -191,12 +233,14 @@ class ProfiledRunner(NodeRunner):
         self.profiler = profile.Profiler(self.host).install()
 
     def send(self, component: str, output: str, payload: bytes) -> None:
-        output_id = self.outputs[(component, output)]
-        if len(payload) < SHARED_MEMORY_MIN:
-            self.node.send_output(output_id, profile.framed(self.profiler.outgoing(), payload))
-        else:
-            self.node.send_output(output_id, as_arrow(payload), {profile.STAMP: self.profiler.outgoing()})
-        self.ending.sent(output_id)
+        output_id = self.outputs.get((component, output))
+        if output_id is not None:
+            if len(payload) < SHARED_MEMORY_MIN:
+                self.node.send_output(output_id, profile.framed(self.profiler.outgoing(), payload))
+            else:
+                self.node.send_output(output_id, as_arrow(payload), {profile.STAMP: self.profiler.outgoing()})
+            self.ending.sent(output_id)
+        self.send_foreign(component, output, payload)
 
     def handle(self, event) -> None:
         target = self.inputs.get(event["id"]) if event is not None and event["type"] == "INPUT" else None

@@ -31,6 +31,12 @@ system) and to the Nodes that send to it, never to every Node; decisions go from
   ``hello`` (again every ``HELLO_EVERY_S``), every Node answers with a status marked ``warm``, and once
   every Node has answered the leader broadcasts ``go``: every Node has then received a message, and the
   Nodes with clocks start. Never for long: after ``WARM_UP_S`` every Node starts anyway.
+* Foreign endpoints (``DoraNode``) do not speak this protocol; what they send is seen only as it arrives
+  (``run["feeds"]``). An input fed by a *foreign source* (a foreign node no component feeds) counts as a
+  clock of its Node until it closes: the foreign node ended. An input fed by a *relay* (a foreign node
+  that components feed) is settled once nothing arrived on it for ``RELAY_QUIET_S`` since the later of its
+  last message and the ``drain`` decision (a Node that said idle before the drain says busy again until
+  then). A Node is idle only when its foreign inputs are settled.
 """
 from __future__ import annotations
 
@@ -44,6 +50,7 @@ MAX_QUIET_S = 0.2       # ... doubled each time it turns out busy again right af
 LOSS_GRACE_S = 3.0    # all idle, counts unequal, nothing changing this long: the messages were lost
 HELLO_EVERY_S = 1.0   # the leader repeats its warm-up hello this often (if an answer is missing) ...
 WARM_UP_S = 3.0       # ... and every Node starts after this long, warm or not
+RELAY_QUIET_S = 0.5   # a foreign relay that sent nothing this long after the drain has nothing more to send
 
 
 class Decision:
@@ -104,6 +111,10 @@ class Ending:
         self.heard_hello = False               # the others: the leader's hello arrived ...
         self.answered = False                  # ... and this Node answered it
         self.warm: set = set()                 # the leader: the Nodes that answered
+        self.feeds = {key: kind for node_, key, kind in run.get("feeds", ()) if node_ == node}
+        self.feeds_closed: set = set()
+        self.feed_at: Dict[str, float] = {}
+        self.drained_at: Optional[float] = None
 
     # -- what happens -------------------------------------------------------------------------------------
     def sent(self, key: str) -> None:
@@ -119,6 +130,8 @@ class Ending:
         self.received_counts[key] = self.received_counts.get(key, 0) + 1
         self.changes += 1
         self.last_event = now
+        if key in self.feeds:
+            self.feed_at[key] = now
         self.unreported += 1
         if self.published is not None and self.published[0]:
             self.quiet = min(2 * self.quiet, MAX_QUIET_S)  # it said idle too soon: wait longer next time
@@ -155,6 +168,7 @@ class Ending:
             self.warming = False
         if control.get("drain"):
             self.drained = True
+            self.drained_at = now
         if control.get("done"):
             self.done = True
             self.lost = dict(control.get("lost") or {})
@@ -185,6 +199,24 @@ class Ending:
             return decision
         decision.wait = WARM_UP_S - (now - self.warm_since)
         return decision
+    def on_feed_closed(self, key: str) -> None:
+        """An input fed by a foreign endpoint closed: that endpoint has ended."""
+        if key in self.feeds:
+            self.feeds_closed.add(key)
+
+    def settled(self, now: float) -> tuple:
+        """(whether every foreign input is settled, seconds until the next one may settle or None)."""
+        wait = None
+        for key, kind in self.feeds.items():
+            if key in self.feeds_closed:
+                continue
+            if kind == "source":
+                return False, None
+            quiet = now - max(self.feed_at.get(key, 0.0), self.drained_at or 0.0)
+            if quiet < RELAY_QUIET_S:
+                left = RELAY_QUIET_S - quiet
+                wait = left if wait is None else max(wait, left)
+        return wait is None, wait
 
     def failure(self) -> tuple:
         """(status, decision) to send when this Node fails, so that every other Node stops too."""
@@ -229,6 +261,11 @@ class Ending:
         if not self.ending:
             return Decision()
         decision = Decision()
+        if self.feeds:
+            settled, decision.wait = self.settled(now)
+            idle = idle and settled
+            if not idle and self.published is not None and self.published[0]:
+                decision.status = self._publish(False)  # a relay may still send: not idle after all
         if idle and (True, self.changes) != self.published and (self.node in self.clocked or self.drained):
             quiet = now - self.last_event
             if quiet < self.quiet:
@@ -253,6 +290,7 @@ class Ending:
         if not self.drained:
             if all(statuses.get(n, {}).get("idle") for n in self.clocked):
                 self.drained = True
+                self.drained_at = now
                 decision.control = self._control(drain=True)
             return
         if not all(statuses.get(n, {}).get("idle") for n in self.nodes):

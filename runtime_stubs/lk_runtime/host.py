@@ -261,13 +261,22 @@ class Host:
             self._queue(self.by_name[dst], port, at, codec.decode(payload))
 
     def receive_unstamped(self, dst: str, port: str, payload) -> None:
-        """A value from a transport that carries no stamp (a typed ROS topic): at the input's watermark."""
-        self._queue(self.by_name[dst], port, self.remote.get((dst, port), 0), codec.decode(payload))
+        """A value from a transport that carries no stamp (a typed ROS topic): at the input's watermark
+        (a foreign topic's, which has none: at this Host's current time, as ``deliver``)."""
+        self._queue(self.by_name[dst], port, self.remote.get((dst, port), self.now), codec.decode(payload))
 
     def _queue(self, slot: Slot, port: str, at: int, value) -> None:
         self._seq += 1
         self.queued += 1
         heapq.heappush(slot.pending, (at, slot.position[port], self._seq, port, value))
+
+    def deliver(self, dst: str, port: str, value) -> None:
+        """A value from a foreign endpoint, already in the component's form (call ``drain`` next).
+
+        Foreign endpoints carry no logical time: the value is at this Host's current time, and no input
+        waits for a foreign one (its feed is None): foreign inputs are taken in arrival order.
+        """
+        self._queue(self.by_name[dst], port, self.now, value)
 
     def drain(self, deadline: Optional[float] = None) -> None:
         """Deliver queued messages in logical-time order, firing components, until none can be delivered.

@@ -13,6 +13,11 @@ Codec bytes travel in ``std_msgs/UInt8MultiArray`` written and read in serialize
 Python work, no copy on receipt, ``ros2_wire``); ``str``/``int``/``float``/``bool`` ports use std_msgs
 scalars. Ports annotated with a ROS message class publish that message type: the codec already holds it
 serialized (``rosmsg``), so those bytes are published and received as they are.
+
+A ``RosTopic`` is an existing topic: its name as given (remapping applies), its message type and QoS;
+nothing on it is waited for, and with ``iterations=N`` a subscription to it takes N messages and then
+counts as closed (it is a source of the run, ``ending``). ``sensor_msgs/msg/Image`` topics of format
+``image`` convert to and from ``(H, W, C)`` arrays (``images``).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from . import build, codec, driver, ending, logs, profile, record, report, rosmsg, ros2_wire, stamp
+from . import build, codec, driver, ending, images, logs, profile, record, report, rosmsg, ros2_wire, stamp
 from .errors import ComponentFailure
 from .host import Host, plan_tick_hz
 from .settings import Settings
@@ -30,6 +35,7 @@ from .settings import Settings
 STATUS_PERIOD = 0.05     # s: the loop wakes at least this often (stop requests, the end of the run)
 WAIT_LOG_PERIOD = 5.0    # s between two "waiting for peers" log lines
 ACK_TIMEOUT = 5.0        # s to wait for peers to acknowledge the last status before exiting
+FOREIGN_WAIT_S = 2.0     # s to wait for a first subscriber of a RosTopic publication before starting
 
 
 def main(plan: Dict[str, Any], argv: Optional[List[str]] = None, messages: Optional[Dict[str, Any]] = None) -> int:
@@ -70,6 +76,7 @@ class NodeProcess(driver.Transport):
         self.control: Dict[str, Any] = {}  # status / control publishers and subscriptions
         self.timers: List[Any] = []
         self.heard_done = False  # the leader's last decision has arrived
+        self.foreign_feeds: Dict[str, int] = {}  # input key -> messages taken from a RosTopic
 
     # -- the run ------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -200,11 +207,13 @@ class NodeProcess(driver.Transport):
     def _create_topics(self) -> None:
         for topic in self.ros["topics"]:
             cls = self.messages.get(topic["type"]) or ros2_wire.message_class(topic["type"])
+            foreign = topic.get("foreign")  # a RosTopic: its own QoS, and nobody to wait for
             if topic["node"] == self.name:
                 node = self.nodes[topic["src"]]
-                pub = node.create_publisher(cls, topic["name"], ros2_wire.qos(topic["depth"], topic["keep_all"]),
-                                            **ros2_wire.publisher_events())
-                self.publishers[(topic["src"], topic["output"])] = (pub, topic, cls)
+                own_qos = "qos" in topic  # a RosTopic's or ros_topics': QoS event handlers stay (they log mismatches)
+                qos = ros2_wire.topic_qos(topic["qos"]) if own_qos else ros2_wire.qos(topic["depth"], topic["keep_all"])
+                pub = node.create_publisher(cls, topic["name"], qos, **({} if own_qos else ros2_wire.publisher_events()))
+                self.publishers.setdefault((topic["src"], topic["output"]), []).append((pub, topic, cls))
             for sub in topic["subscribers"]:
                 if sub["node"] != self.name:
                     continue
@@ -212,9 +221,15 @@ class NodeProcess(driver.Transport):
                 callback = self._receiver(sub["dst"], sub["input"], sub["key"], topic["kind"], topic["type"])
                 # Codec bytes arrive serialized and are read in place: rclpy's own deserialization of a
                 # uint8[] field costs ~5 ms per MB. A ROS message arrives serialized too, as the codec holds it.
-                self.subscriptions.append(node.create_subscription(
-                    cls, topic["name"], callback, ros2_wire.qos(sub["depth"], sub["keep_all"]),
-                    raw=topic["kind"] in ("bytes", "ros"), **ros2_wire.subscription_events()))
+                own = sub.get("qos") or (topic["qos"] if foreign else None)
+                qos = ros2_wire.topic_qos(own) if own else ros2_wire.qos(sub["depth"], sub["keep_all"])
+                subscription = node.create_subscription(cls, topic["name"], callback, qos,
+                                                        raw=topic["kind"] in ("bytes", "ros"),
+                                                        **({} if own else ros2_wire.subscription_events()))
+                if foreign:
+                    self.foreign_feeds[sub["key"]] = 0
+                else:
+                    self.subscriptions.append(subscription)
 
     def _create_control_topics(self) -> None:
         from std_msgs.msg import String
@@ -243,6 +258,11 @@ class NodeProcess(driver.Transport):
         started = last_log = time.monotonic()
         while not self.stop_requested and not self.ending.done:
             missing = self._unmatched()
+            if time.monotonic() - started < FOREIGN_WAIT_S:
+                # a RosTopic publication: its subscribers are not ours to count, but one that is already
+                # there should not miss the first messages while discovery completes
+                missing += [f"{topic['full_name']} (a subscriber)" for pubs in self.publishers.values()
+                            for pub, topic, _ in pubs if topic.get("foreign") and pub.get_subscription_count() == 0]
             if not missing:
                 return
             if time.monotonic() - last_log >= WAIT_LOG_PERIOD:
@@ -252,7 +272,7 @@ class NodeProcess(driver.Transport):
 
     def _unmatched(self) -> List[str]:
         missing = []
-        for pub, topic, _ in self.publishers.values():
+        for pub, topic, _ in (p for pubs in self.publishers.values() for p in pubs if not p[1].get("foreign")):
             # A foreign subscriber (`ros2 topic echo`, rviz) counts too: also look for our subscribers by name.
             if pub.get_subscription_count() < len(topic["subscribers"]) or not self._subscribers_seen(topic):
                 missing.append(f"{topic['full_name']} (subscribers)")
@@ -275,7 +295,10 @@ class NodeProcess(driver.Transport):
 
     # -- messages -----------------------------------------------------------------------------------------
     def _send(self, component: str, output: str, frame: bytes) -> None:
-        pub, topic, cls = self.publishers[(component, output)]
+        for pub, topic, cls in self.publishers[(component, output)]:
+            self._publish_one(component, output, frame, pub, topic, cls)
+
+    def _publish_one(self, component: str, output: str, frame: bytes, pub, topic, cls) -> None:
         kind = topic["kind"]
         if kind == "bytes":
             pub.publish(self._frame(frame))  # already serialized: no per-byte work or copy
@@ -284,6 +307,14 @@ class NodeProcess(driver.Transport):
         # A typed topic has no room for the stamp (``stamp``): its value goes alone, a watermark not at all.
         flags, _, _, payload = stamp.unpack(frame)
         if flags & stamp.WATERMARK_ONLY:
+            return
+        if kind == "image":  # a RosTopic of images: an (H, W, C) array becomes a sensor_msgs/msg/Image
+            try:
+                pub.publish(images.to_ros(codec.decode(payload), cls))
+            except images.ImageError as exc:
+                raise ComponentFailure(component, self.name, self.plan.get("machine") or "local", "forward",
+                                       f"ImageError: output '{output}' -> topic {topic['name']}: {exc}\n") from None
+            self.ending.sent(f"{component}.{output}")
             return
         if kind == "ros":
             external = codec.external_data(payload)
@@ -320,21 +351,35 @@ class NodeProcess(driver.Transport):
         host, control = self.host, self.ending
         read = self._reader(key, kind, type_name)
         receive = host.receive if kind == "bytes" else host.receive_unstamped
+        limit = self.settings.iterations
+        feeds = self.foreign_feeds
 
         def deliver(read, message) -> None:
+            if key in feeds:  # a RosTopic counts as a source: with iterations=N it gives N messages
+                if limit is not None and feeds[key] >= limit:
+                    return
+                feeds[key] += 1
             self.publish(control.received(key, time.monotonic()))  # before handling: see ending
             try:
-                receive(dst, port, read(message))
-            except codec.CodecError as exc:  # from a foreign publisher: drop it, keep running
+                if kind == "image":
+                    host.deliver(dst, port, read(message))
+                else:
+                    receive(dst, port, read(message))
+            except (codec.CodecError, images.ImageError) as exc:  # from a foreign publisher: drop it, keep running
                 self._log().error(f"dropped a message for {dst}.{port}: {exc}")
                 return
+            finally:
+                if key in feeds and limit is not None and feeds[key] >= limit:
+                    control.on_feed_closed(key)
             host.drain()
 
         return lambda message: deliver(read, message)
 
     @staticmethod
     def _reader(key: str, kind: str, type_name: str):
-        """What turns a received message into codec bytes."""
+        """What turns a received message into codec bytes (an ``image`` RosTopic's: into the array itself)."""
+        if kind == "image":
+            return images.from_ros
         if kind == "ros":
             return lambda raw: codec.external_frame(type_name, raw)
         if kind == "bytes":

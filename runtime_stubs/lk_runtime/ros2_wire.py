@@ -89,6 +89,19 @@ def qos(depth: int, keep_all: bool):
                       reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
+def topic_qos(fields: Dict[str, Any]):
+    """The QoS of a RosTopic, from its resolved fields (``lkbuild.foreign.resolve_qos``)."""
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+    policy = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT,
+              "volatile": DurabilityPolicy.VOLATILE, "transient_local": DurabilityPolicy.TRANSIENT_LOCAL,
+              "keep_last": HistoryPolicy.KEEP_LAST, "keep_all": HistoryPolicy.KEEP_ALL}
+    reliability = policy.get(fields["reliability"], ReliabilityPolicy.SYSTEM_DEFAULT)
+    durability = policy.get(fields["durability"], DurabilityPolicy.SYSTEM_DEFAULT)
+    history = policy.get(fields["history"], HistoryPolicy.SYSTEM_DEFAULT)
+    return QoSProfile(history=history, depth=int(fields["depth"]), reliability=reliability, durability=durability)
+
+
 def publisher_events():
     """For lkbuild's own topics: no QoS event handlers. rclpy adds one per endpoint by default (it logs
     incompatible QoS); lkbuild makes both ends' QoS itself, and every handler makes each wait of the

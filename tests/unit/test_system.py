@@ -142,7 +142,8 @@ def test_only_components_and_handles_are_accepted():
     with pytest.raises(GraphError) as err:
         System(components=[Camera(), "detector"], name="robot")
     assert err.value.message == (
-        "System 'robot': components must be Component instances. Received: 'detector' (of type str)"
+        "System 'robot': components must be Component, DoraNode or RosTopic instances. Received: 'detector' "
+        "(of type str)"
     )
     system = System(components=[Camera(), Detector()])
     camera, detector = system.components

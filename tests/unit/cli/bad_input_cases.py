@@ -375,7 +375,50 @@ ENGINE_SPECIFIC = [
          says="255"),
 ]
 
-CASES = OPTIONS + PYPROJECT + NODES + COMPONENTS + QUEUE_CASES + WIRING + SOURCES + ENGINE_SPECIFIC
+FOREIGN_HEAD = "from lkbuild import DoraNode\nsink = Sink()\n"
+ECHO = "DoraNode('echo', path='dora-echo', package='dora-echo==0.5.0', inputs=['x'], outputs={'x': 'array'})"
+ON_DORA = COMMANDS[:2] + (("compile", "robot.py", "-e", "dora"),)
+FOREIGN = [
+    *each_command("foreign-unknown-format", FOREIGN_HEAD + "echo = DoraNode('echo', path='dora-echo', "
+                  "outputs={'x': 'jpeg'})  # <-\nsink(x=echo.outputs.x)\n"
+                  "system = System(components=[echo, sink], name='demo')\n", says="'jpeg'", commands=ON_DORA),
+    *each_command("foreign-undeclared-output", FOREIGN_HEAD + f"echo = {ECHO}\n"
+                  "sink(x=echo.outputs.y)  # <-\nsystem = System(components=[echo, sink], name='demo')\n",
+                  says="no output named 'y'", commands=ON_DORA),
+    *each_command("foreign-undeclared-input", FOREIGN_HEAD + f"source = Source()\necho = {ECHO}\n"
+                  "echo(y=source.out)  # <-\nsystem = System(components=[source, echo, sink], name='demo')\n",
+                  says="no input named 'y'", commands=ON_DORA),
+    *each_command("foreign-bad-timer", FOREIGN_HEAD + "cam = DoraNode('cam', path='cam', timers={'tick': 0}, "
+                  "outputs=['image'])  # <-\nsink(x=cam.outputs.image)\n"
+                  "system = System(components=[cam, sink], name='demo')\n", says="timer 'tick'", commands=ON_DORA),
+    *each_command("foreign-on-native", FOREIGN_HEAD + f"echo = {ECHO}  # <-\n"
+                  "sink(x=echo.outputs.x)\nsystem = System(components=[echo, sink], name='demo')\n",
+                  says="runs on the dora engine", commands=(("check", "robot.py", "-e", "native"), *COMMANDS[1:],
+                                                           ("compile", "robot.py", "-e", "ros2"))),
+    *each_command("foreign-to-foreign", FOREIGN_HEAD + f"a = {ECHO}\nb = {ECHO.replace('echo', 'echo2', 1)}  # <-\n"
+                  "b(x=a.outputs.x)\nsink(x=b.outputs.x)\nsystem = System(components=[a, b, sink], name='demo')\n",
+                  says="two foreign endpoints", commands=(("compile", "robot.py", "-e", "dora"),)),
+]
+
+ROS_HEAD = "from lkbuild import RosTopic\nsink = Sink()\n"
+ON_ROS = (("check", "robot.py", "-e", "ros2"), ("compile", "robot.py", "-e", "ros2"))
+FOREIGN += [
+    *each_command("rostopic-bad-name", ROS_HEAD + "scan = RosTopic('/scan//front', 'sensor_msgs/msg/LaserScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="not a valid ROS 2 topic name", commands=ON_ROS + (("check", "robot.py"),)),
+    *each_command("rostopic-unknown-type", ROS_HEAD + "scan = RosTopic('/scan', 'sensor_msgs/msg/LazerScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="did you mean LaserScan", commands=ON_ROS + (("check", "robot.py"),)),
+    *each_command("rostopic-bad-type", ROS_HEAD + "scan = RosTopic('/scan', 'LaserScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="pkg/msg/Name", commands=ON_ROS),
+    *each_command("rostopic-on-native", ROS_HEAD + "scan = RosTopic('/scan', 'sensor_msgs/msg/LaserScan')  # <-\n"
+                  "sink(x=scan.out)\nsystem = System(components=[scan, sink], name='demo')\n",
+                  says="runs on the ros2 or dora engine", commands=(("check", "robot.py", "-e", "native"),
+                                                                    ("launch", "robot.py", "-n", "1", "--fast"))),
+]
+
+CASES = FOREIGN + OPTIONS + PYPROJECT + NODES + COMPONENTS + QUEUE_CASES + WIRING + SOURCES + ENGINE_SPECIFIC
 
 # The commands that only read the system refuse what cannot even be built, at the same line.
 READERS = (("inspect", "robot.py"), ("inspect", "robot.py", "--format", "text"), ("graph", "robot.py"),

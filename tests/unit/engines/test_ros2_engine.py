@@ -82,7 +82,7 @@ def pose_process(sent):
     plan = node_plan(spec, "a")
     plan["ros2"] = interfaces.node_interfaces(spec, "a", topics)
     proc = ros2_node.NodeProcess(plan, Settings(iterations=3), {"geometry_msgs/msg/Pose": Pose})
-    proc.publishers[("planner", "out")] = (SimpleNamespace(publish=sent.append), topics[0], Pose)
+    proc.publishers[("planner", "out")] = [(SimpleNamespace(publish=sent.append), topics[0], Pose)]
     return proc, topics[0]
 
 

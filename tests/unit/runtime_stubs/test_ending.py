@@ -325,3 +325,45 @@ def test_a_node_that_never_answers_delays_the_start_by_at_most_the_warm_up_time(
 def test_without_warm_up_or_alone_nothing_waits():
     assert not Ending("a", chain("a", "b"), warm_up=False).warming
     assert not Ending("a", chain("a"), warm_up=True).warming
+
+
+# -- foreign endpoints: they speak no protocol; their feeds are watched ---------------------------------------
+def foreign_run(kind):
+    """One Node 'a' with no sources of its own, fed on 'k.in' by a foreign node of this kind."""
+    clocked = ["a"] if kind == "source" else []
+    return {"nodes": ["a"], "leader": "a", "clocked": clocked, "edges": [], "feeds": [["a", "k.in", kind]]}
+
+
+def ends_by(e, now, steps=5):
+    """Whether the Node's run is over by ``now`` (a few decisions in a row, as the driver asks them)."""
+    return any(e.step(True, now + i * 1e-6).done for i in range(steps))
+
+
+def test_a_node_fed_by_a_foreign_source_ends_only_once_that_input_closed():
+    e = Ending("a", foreign_run("source"), run_id="r")
+    assert not ends_by(e, 1.0) and not ends_by(e, 100.0)  # idle, but the foreign node may still send
+    e.received("k.in", 100.0)
+    assert not ends_by(e, 101.0)
+    e.on_feed_closed("k.in")
+    assert ends_by(e, 102.0) and e.counts()["received"] == {"k.in": 1}
+
+
+def test_a_node_fed_by_a_relay_ends_once_the_relay_was_quiet_after_the_drain():
+    e = Ending("a", foreign_run("relay"), run_id="r")
+    e.received("k.in", 10.0)
+    assert not ends_by(e, 10.1)  # drained now: the relay gets RELAY_QUIET_S to send what it still holds
+    e.received("k.in", 10.3)
+    assert not ends_by(e, 10.3 + ending.RELAY_QUIET_S - 0.05)
+    assert ends_by(e, 10.3 + ending.RELAY_QUIET_S + 0.01)
+
+
+def test_a_node_that_said_idle_says_busy_while_a_relay_may_still_send():
+    run = {"nodes": ["lead", "b"], "leader": "lead", "clocked": ["lead", "b"], "edges": [],
+           "feeds": [["b", "k.in", "relay"]]}
+    b = Ending("b", run, run_id="r")
+    said = b.step(True, 5.0)
+    assert said.status is not None and said.status["idle"] is True  # the relay has been quiet since the start
+    b.on_control({"node": "lead", "run": "r", "drain": True}, 6.0)
+    again = b.step(True, 6.1)
+    assert again.status is not None and again.status["idle"] is False  # the drain restarts the relay's quiet
+    assert b.step(True, 6.0 + ending.RELAY_QUIET_S + 0.01).status["idle"] is True
