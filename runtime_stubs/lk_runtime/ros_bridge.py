@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any, Dict
 
-from . import codec, images, ros2_wire
+from . import codec, images, ros2_wire, stamp
 from .settings import Settings
 
 POLL_S = 0.005  # each side (dora, rclpy) is looked at this often when the other is quiet
@@ -39,7 +39,9 @@ def main(config: Dict[str, Any], environ=None) -> int:
         if limit is not None and state["sent"] >= limit:
             return
         payload = codec.encode(images.from_ros(message)) if image else codec.external_frame(config["type"], message)
-        node.send_output("out", as_arrow(payload), {})
+        # A ROS topic has no logical time: the frame says time 0 and a watermark that never holds anyone
+        # back, so the components take these messages in arrival order.
+        node.send_output("out", as_arrow(stamp.pack(0, stamp.NEVER, payload)), {})
         state["sent"] += 1
 
     if config["subscribe"]:
@@ -58,7 +60,9 @@ def main(config: Dict[str, Any], environ=None) -> int:
             if event["type"] == "STOP":
                 break
             if event["type"] == "INPUT" and publisher is not None and event["id"] == "msg":
-                payload = payload_view(event["value"])
+                flags, _, _, payload = stamp.unpack(payload_view(event["value"]))
+                if flags & stamp.WATERMARK_ONLY:
+                    continue
                 frame = codec.external_data(payload)
                 if image:
                     publisher.publish(images.to_ros(codec.decode(payload), cls))
