@@ -35,7 +35,7 @@ import numpy as np
 
 from lkbuild import Component, Node, System
 from lkbuild.engines import get_engine
-from lkbuild.runtime_stubs.lk_runtime import codec, ros2_wire
+from lkbuild.runtime_stubs.lk_runtime import codec, ros2_wire, stamp
 from lkbuild.tools import Tool
 from lkbuild.tools.ros2 import DomainLease, Workspace
 
@@ -174,7 +174,8 @@ class Driver:
 
     @staticmethod
     def frames(shape):
-        """The same frame as each side sends it: serialized ``Image`` and codec bytes."""
+        """The same frame as each side sends it: a serialized ``Image``, and codec bytes in the frame an
+        lkbuild Node sends (``stamp``: logical time, here 0, and a watermark that holds no one back)."""
         from rclpy.serialization import serialize_message
         from sensor_msgs.msg import Image
 
@@ -182,7 +183,8 @@ class Driver:
         frame = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
         image = Image(height=h, width=w, encoding="rgb8", is_bigendian=0, step=w * 3)
         image.data = frame.tobytes()
-        return serialize_message(image), ros2_wire.uint8_multiarray_cdr(codec.encode(frame))
+        lkbuild = stamp.pack(0, stamp.NEVER, codec.encode(frame))
+        return serialize_message(image), ros2_wire.uint8_multiarray_cdr(lkbuild)
 
     def spin(self, seconds=0.0):
         self.rclpy.spin_once(self.node, timeout_sec=seconds)
