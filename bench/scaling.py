@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lkbuild.engines.dora import _log_lines  # noqa: E402
+from lkbuild.engines.dora import node_log_lines  # noqa: E402
 from lkbuild.engines.report import Report  # noqa: E402
 from lkbuild.engines.run import RunResult  # noqa: E402
 from lkbuild.tools.dora import Dora  # noqa: E402
@@ -304,7 +304,7 @@ def control_per_data(output: str) -> float:
     log_dir = next((line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith("log:")), None)
     if log_dir is None:
         raise SystemExit(f"lkbuild printed no log directory:\n{output}")
-    lines = _log_lines(RunResult(engine="dora", log_dir=Path(log_dir)))
+    lines = node_log_lines(RunResult(engine="dora", log_dir=Path(log_dir)))
     summaries = Report.read(lines).summaries.values()
     control = sum(summary.get("control", 0) for summary in summaries)
     data = sum(sum(summary.get("received", {}).values()) for summary in summaries)

@@ -157,7 +157,7 @@ class DoraEngine(Engine):
     def _profile(self, run: "_Run", cluster: Optional[Path]) -> None:
         """Merge the Nodes' ``LK_PROFILE`` lines (in their logs: a cluster's are under its state directory)."""
         logs = RunResult(self.name, log_dir=run.result.log_dir or cluster, log_file=run.result.log_file)
-        parts = Report.read(_log_lines(logs)).profiles.values()
+        parts = Report.read(node_log_lines(logs)).profiles.values()
         profile.conclude(self.out_dir, run.spec, self.name, parts, run.profile_run_id, run.result)
 
     def _run_here(self, run: "_Run") -> None:
@@ -251,7 +251,7 @@ class DoraEngine(Engine):
         """
         if not isinstance(outcome, Outcome):
             outcome = Outcome(code=outcome)
-        lines = _log_lines(result, extra_logs)
+        lines = node_log_lines(result, extra_logs)
         found = Report.read(lines)
         summarized = set(found.summaries)
         result.messages = found.messages
@@ -349,7 +349,7 @@ def _newest(dirs) -> Optional[Path]:
     return max(dirs, key=lambda d: d.stat().st_mtime) if dirs else None
 
 
-def _log_lines(result: RunResult, extra_logs=()) -> List[str]:
+def node_log_lines(result: RunResult, extra_logs=()) -> List[str]:
     """The messages of every node log of this run (JSON lines), then dora's own output (and daemons')."""
     lines: List[str] = []
     if result.log_dir and result.log_dir.is_dir():
