@@ -273,8 +273,7 @@ class NodeProcess(driver.Transport):
     def _unmatched(self) -> List[str]:
         missing = []
         for pub, topic, _ in (p for pubs in self.publishers.values() for p in pubs if not p[1].get("foreign")):
-            # A foreign subscriber (`ros2 topic echo`, rviz) counts too: also look for our subscribers by name.
-            if pub.get_subscription_count() < len(topic["subscribers"]) or not self._subscribers_seen(topic):
+            if pub.get_subscription_count() < self._subscribers_expected(pub, topic):
                 missing.append(f"{topic['full_name']} (subscribers)")
         subs = self.subscriptions + self.control["status_subs"] + [self.control.get("control_sub")]
         for sub in filter(None, subs):
@@ -286,12 +285,23 @@ class NodeProcess(driver.Transport):
                 missing.append(f"{self.control[key].topic_name} (subscribers)")
         return missing
 
-    def _subscribers_seen(self, topic: Dict[str, Any]) -> bool:
-        """Whether the ROS graph shows the subscription of every component this topic feeds."""
-        node = self.nodes[topic["src"]]
-        seen = {(info.node_namespace, info.node_name)
-                for info in node.get_subscriptions_info_by_topic(topic["full_name"])}
-        return all((self.ros["namespace"], sub["dst"]) in seen for sub in topic["subscribers"])
+    def _subscribers_expected(self, pub, topic: Dict[str, Any]) -> int:
+        """How many subscriptions this publisher must have matched before its first message goes out.
+
+        The match count alone cannot tell ours from a foreign subscriber (`ros2 topic echo`, rviz, a robot
+        on a topic renamed by ``ros_topics``): with one of those matched first, the count was already
+        reached and a component's first messages went where its own subscriber had not matched yet. So
+        every subscription the ROS graph shows on the topic with a QoS that can connect must have matched,
+        and the graph must show each of ours (an unseen one counts as one more to wait for).
+        """
+        from rclpy.qos import QoSCompatibility, qos_check_compatible
+
+        infos = self.nodes[topic["src"]].get_subscriptions_info_by_topic(topic["full_name"])
+        seen = {(info.node_namespace, info.node_name) for info in infos}
+        ours = {(self.ros["namespace"], sub["dst"]) for sub in topic["subscribers"]}
+        others = sum(1 for info in infos if (info.node_namespace, info.node_name) not in ours
+                     and qos_check_compatible(pub.qos_profile, info.qos_profile)[0] != QoSCompatibility.ERROR)
+        return len(topic["subscribers"]) + len(ours - seen) + others
 
     # -- messages -----------------------------------------------------------------------------------------
     def _send(self, component: str, output: str, frame: bytes) -> None:
