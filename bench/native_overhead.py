@@ -104,12 +104,14 @@ def host_for(system: System, iterations: int) -> Host:
     return Host(plan, build_node(plan), strict=True, iterations=iterations)
 
 
-def best_of(fn, repeats=REPEATS) -> float:
+def best_of(prepare, repeats=REPEATS) -> float:
+    """The best of ``repeats`` runs of what ``prepare()`` returns; building it is not timed, for either side."""
     times = []
     for _ in range(repeats):
+        run = prepare()
         gc.collect()
         start = time.process_time()
-        fn()
+        run()
         times.append(time.process_time() - start)
     return min(times)
 
@@ -120,20 +122,26 @@ def overhead(name, make, iterations):
 
     def direct():
         chain = make("d_")
-        for c in chain:
-            c.setup()
         first, rest = chain[0], chain[1:]
-        for _ in range(iterations):
-            value = first.forward()
-            for c in rest:
-                value = c.forward(value)
+
+        def run():
+            for c in chain:
+                c.setup()
+            for _ in range(iterations):
+                value = first.forward()
+                for c in rest:
+                    value = c.forward(value)
+        return run
 
     messages = {}
 
     def native():
         host = host_for(system, iterations)
-        host.run(realtime=False)
-        messages["n"] = host.messages
+
+        def run():
+            host.run(realtime=False)  # setup, the run, teardown
+            messages["n"] = host.messages
+        return run
 
     t_direct = best_of(direct)
     t_native = best_of(native)

@@ -413,7 +413,9 @@ def carry(value: Any, depth: int = 0) -> Any:
     if t is tuple:
         return tuple([carry(item, depth + 1) for item in value])
     if t is dict:
-        return {carry(key, depth + 1): carry(item, depth + 1) for key, item in value.items()}
+        shared, depth = SHARED, depth + 1
+        return {key if type(key) in shared else carry(key, depth): item if type(item) in shared else carry(item, depth)
+                for key, item in value.items()}
     if t is bytearray or t is memoryview:
         return bytes(value)
     if t.__name__ == "ndarray" and _is_numpy(value):
@@ -424,13 +426,17 @@ def carry(value: Any, depth: int = 0) -> Any:
 
 
 def _carry_array(array):
-    import numpy as np
-
-    dtype = np.dtype(_dtype_text(array.dtype))
+    numpy = sys.modules["numpy"]  # an ndarray exists: numpy is loaded
+    dtype = _CARRIED_DTYPES.get(array.dtype)
+    if dtype is None:
+        dtype = _CARRIED_DTYPES[array.dtype] = numpy.dtype(_dtype_text(array.dtype))
     if array.ndim > 32:
         raise CodecError("arrays with more than 32 dimensions cannot travel")
-    copy = np.frombuffer(array.tobytes(), dtype=dtype, count=array.size).reshape(array.shape)
-    return copy  # a view of immutable bytes: read-only, and it can't be made writeable
+    # a view of immutable bytes: read-only, and it can't be made writeable
+    return numpy.frombuffer(array.tobytes(), dtype).reshape(array.shape)
+
+
+_CARRIED_DTYPES: dict = {}  # an array's dtype -> the dtype it arrives with (checked once per dtype)
 
 
 if sys.byteorder != "little":  # pragma: no cover

@@ -39,6 +39,8 @@ from .record import Player
 from .errors import ComponentFailure
 
 NEVER = stamp.NEVER
+SHARED = codec.SHARED
+_LATEST = object()  # Host._fire: call forward() with the component's latest inputs
 Send = Callable[[str, str, bytes], None]
 # What a component may raise that fails the run in its name: any exception, and sys.exit() too — a
 # component that would end its process has failed (Ctrl-C, KeyboardInterrupt, stays a stop request).
@@ -51,6 +53,7 @@ def rate_fraction(rate_hz: float) -> Fraction:
     return Fraction(rate_hz).limit_denominator(RATE_DENOMINATOR)
 
 
+MAX_DIRECT_DEPTH = 50  # consecutive in-process components fired by nested calls (Host._mark_direct)
 MAX_TICK_HZ = 10 ** 9  # at most nanosecond ticks: a time must fit the stamp's 64 bits for centuries
 
 
@@ -77,7 +80,8 @@ class Slot:
 
     __slots__ = ("name", "obj", "forward", "inputs", "required", "outputs", "rate_hz", "is_source",
                  "starts_loop", "latest", "fired", "routes", "exported", "set_up", "node", "machine",
-                 "index", "period", "next_tick", "pending", "feeds", "position", "schedule", "played")
+                 "index", "period", "next_tick", "pending", "feeds", "position", "schedule", "played",
+                 "direct", "port", "positional", "local")
 
     def __init__(self, entry: Dict[str, Any], obj: Any, node: str = "local", machine: str = "local"):
         self.name = entry["name"]
@@ -109,6 +113,16 @@ class Slot:
         self.played = 0
         if self.schedule is not None:
             self.is_source = True
+        self.direct = False  # fired as soon as a message arrives, without the queue (Host._mark_direct)
+        self.port = self.inputs[0] if len(self.inputs) == 1 else None
+        self.positional = self.port is not None and takes_first(obj.forward, self.port)
+        self.local = None  # the one output's routes, when only this Host's components receive it (Host.start)
+
+
+def takes_first(method, name: str) -> bool:
+    """Whether the bound ``method`` takes ``name`` as its first positional parameter (after ``self``)."""
+    code = getattr(getattr(method, "__func__", None), "__code__", None)
+    return code is not None and code.co_argcount >= 2 and code.co_varnames[1] == name
 
 
 class Host:
@@ -162,6 +176,37 @@ class Host:
         self._seq = 0
         self.clocked = any(s.is_source or s.starts_loop for s in self.slots)
         self._clock: List = []
+        self._mark_direct()
+
+    def _mark_direct(self) -> None:
+        """Which components take their messages directly: the fast path for in-process chains.
+
+        A component with one input, fed by a component of this Host, fires on every message, in the order
+        its one sender sends them: the queue, the logical-time order and the watermarks change nothing for
+        it. So its sender calls it at once (``_emit``), without queueing. Nested calls are bounded: past
+        ``MAX_DIRECT_DEPTH`` consecutive direct components, the next one is queued again.
+        """
+        depth: Dict[int, int] = {}  # slot index -> how many direct components end at it (0: not direct)
+
+        def feed_of(slot: Slot) -> Optional[Slot]:
+            feed = slot.feeds[0] if slot.port is not None else None
+            eligible = feed.__class__ is Slot and not slot.starts_loop and slot.schedule is None
+            return feed if eligible else None
+
+        for slot in self.slots:
+            path, on_path, at = [], set(), slot  # up the chain of single feeds, to a slot whose depth is known
+            while at.index not in depth and at.index not in on_path:
+                path.append(at)
+                on_path.add(at.index)
+                at = feed_of(at)
+                if at is None:
+                    break
+            below = depth.get(at.index, -1) if at is not None and at.index not in on_path else -1
+            for up in reversed(path):  # a loop of single feeds with no starter: nothing fires it, below = -1
+                below = below + 1 if feed_of(up) is not None and below + 1 <= MAX_DIRECT_DEPTH else 0
+                depth[up.index] = below
+        for slot in self.slots:
+            slot.direct = depth[slot.index] > 0
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -205,6 +250,11 @@ class Host:
     # -- the clock -------------------------------------------------------------------------------------------
     def start(self, deadline: Optional[float] = None) -> None:
         """Send the loop starters' initial outputs, deliver them, and start the source clock at t=0."""
+        for slot in self.slots:  # known once hooks are installed (profile.Profiler wraps record and forward)
+            only = slot.outputs[0] if len(slot.outputs) == 1 else None
+            local = only is not None and self.strict and self.record is None and only not in slot.exported
+            slot.local = slot.routes[only] if local and slot.routes[only] else None
+            slot.positional = slot.positional and getattr(slot.forward, "__self__", None) is slot.obj
         self.start_loops()
         self._clock = []
         for slot in self.slots:
@@ -237,7 +287,8 @@ class Host:
             self._fire(slot)
         if slot.next_tick != NEVER:
             heapq.heappush(self._clock, (slot.next_tick, slot.index, slot))
-        self.drain(deadline)
+        if self.queued or self.send is not None:
+            self.drain(deadline)
 
     def _play(self, slot: Slot, at: int) -> None:
         """A replayed component: send every output it recorded at time ``at``, as recorded."""
@@ -367,18 +418,40 @@ class Host:
         except COMPONENT_EXIT:
             raise ComponentFailure(slot.name, slot.node, slot.machine, phase, traceback.format_exc()) from None
 
-    def _fire(self, slot: Slot) -> None:
+    def _fire(self, slot: Slot, value: Any = _LATEST) -> None:
+        """Fire ``slot`` on its latest inputs, or (a direct component: ``_mark_direct``) on ``value``."""
         slot.fired += 1
         # The hot path: _call's work inlined, and a single output sent without _emit_result's checks.
         try:
-            result = slot.forward(**slot.latest)
+            if value is _LATEST:
+                result = slot.forward(**slot.latest) if slot.latest else slot.forward()
+            else:
+                result = slot.forward(value) if slot.positional else slot.forward(**{slot.port: value})
         except COMPONENT_EXIT:
             raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", traceback.format_exc()) from None
-        if result is not None and slot.outputs:
+        if result is None:
+            return
+        local = slot.local
+        if local is None:
             if len(slot.outputs) == 1:
                 self._emit(slot, slot.outputs[0], result)
-            else:
+            elif slot.outputs:
                 self._emit_result(slot, result)
+            return
+        # One output, only in-process receivers, nothing recorded. Each receiver gets what it would get
+        # from another process (codec.carry) without the bytes; immutable values are shared.
+        self.messages += 1
+        shared = type(result) in SHARED
+        try:
+            for dst, port in local:
+                value = result if shared else codec.carry(result)
+                if dst.direct:
+                    self._fire(dst, value)  # at the same logical time
+                else:
+                    self._queue(dst, port, self.now, value)
+        except codec.CodecError as exc:
+            raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
+                                   f"CodecError: output '{slot.outputs[0]}': {exc}\n") from None
 
     def _emit_result(self, slot: Slot, result) -> None:
         if result is None:
@@ -421,12 +494,12 @@ class Host:
             try:
                 if not routes:
                     codec.carry(value)  # nobody listens, yet the value must be one that could travel
-                if type(value) in codec.SHARED:  # immutable: every receiver may have the value itself
-                    for dst, port in routes:
-                        self._queue(dst, port, at, value)
-                else:
-                    for dst, port in routes:
-                        self._queue(dst, port, at, codec.carry(value))
+                shared = type(value) in codec.SHARED  # immutable: every receiver may have the value itself
+                for dst, port in routes:
+                    if dst.direct:
+                        self._fire(dst, value if shared else codec.carry(value))  # at the same time
+                    else:
+                        self._queue(dst, port, at, value if shared else codec.carry(value))
             except codec.CodecError as exc:
                 raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
                                        f"CodecError: output '{output}': {exc}\n") from None
@@ -477,6 +550,10 @@ class Host:
 
     def _run(self, duration, deadline, realtime, should_stop) -> None:
         self.start(deadline)
+        if not realtime and duration is None and should_stop is None:
+            while self._clock:  # --fast with nothing to watch: fire back to back
+                self.fire_next()
+            return
         start = time.monotonic()  # t=0 of the clock: the first firing, once every component is set up
         while True:
             at = self.next_due()

@@ -531,3 +531,66 @@ def test_exported_outputs_are_sent_and_imported_messages_are_received():
         receiver.receive("remote", "x", payload)
     receiver.drain()
     assert remote.seen == [1, 2]
+
+
+# -- the direct path: in-process chains fire without the queue -----------------------------------------------
+class Tap(Component):
+    """Passes ``x`` on plus one; remembers what it got."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x)
+        return x + 1
+
+
+class KeywordOnlyTap(Tap):
+    def forward(self, *, x):
+        self.seen.append(x)
+        return x + 1
+
+
+class Pairs(Component):
+    def __init__(self, name):
+        super().__init__(name)
+        self.seen = []
+
+    def forward(self, a, b):
+        self.seen.append((a, b))
+        return a * 1000 + b
+
+
+def mixed_graph():
+    """Two sources at 10 and 4 Hz; chains, a fan-out and a join of both."""
+    fast, slow = Counter("fast", rate_hz=10), Counter("slow", scale=100, rate_hz=4)
+    a, b, c, k = Tap("a"), KeywordOnlyTap("b"), Tap("c"), Tap("k")
+    join, sink = Pairs("join"), Sink("sink")
+    b(x=a(x=fast.out))
+    c(x=fast.out)
+    sink(x=k(x=join(a=b.out, b=slow.out)))
+    return [fast, slow, a, b, c, join, k, sink]
+
+
+def test_every_component_gets_the_same_messages_in_the_same_order_with_or_without_the_queue():
+    """Recording sends every message through the queue; without it single-input chains fire directly."""
+    direct, queued = mixed_graph(), mixed_graph()
+    run(*direct, iterations=12)
+    host = run(*queued, iterations=12, record=lambda *message: None)
+    assert host.by_name["a"].direct and not host.by_name["join"].direct
+    for one, other in zip(direct, queued):
+        assert getattr(one, "seen", None) == getattr(other, "seen", None), one.name
+    assert direct[2].seen == list(range(1, 13)) and direct[3].seen == list(range(2, 14))
+    assert direct[-1].seen[0] == 3 * 1000 + 100 + 1  # the join's first pair: b's 3 at t=0 with slow's 100
+
+
+def test_a_long_in_process_chain_delivers_every_message():
+    source = Counter("source")
+    taps = [Tap(f"tap{i}") for i in range(1500)]  # deeper than the interpreter's nesting limit
+    upstream = source.out
+    for tap in taps:
+        upstream = tap(x=upstream)
+    sink = sink_of(taps[-1])
+    run(source, *taps, sink, iterations=3)
+    assert sink.seen == [1501, 1502, 1503]
