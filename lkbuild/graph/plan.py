@@ -115,15 +115,17 @@ def run_plan(spec) -> Dict[str, Any]:
 def control_plane(spec, node: str) -> Dict[str, Any]:
     """Who hears this Node's status, whose statuses it hears, and who leads (``lk_runtime.ending``).
 
-    A status goes to the leader and to the Nodes that send to this one; the leader's decisions go to every
-    Node: O(N) control traffic. One Node alone needs no control plane.
+    A status goes to the leader and to the clocked Nodes that send to this one (a Node holds its sources
+    while too many of its messages are not reported received: flow control; a Node without sources never
+    holds, so its receivers' statuses would go unread); the leader's decisions go to every Node: O(N)
+    control traffic. One Node alone needs no control plane.
     """
     if len(spec.nodes) < 2:
         return {"status_to": [], "status_from": [], "leader": None}
     run = run_plan(spec)
-    leader = run["leader"]
-    upstream = {src for src, _, dst, _ in run["edges"] if dst == node}
-    downstream = {dst for src, _, dst, _ in run["edges"] if src == node}
+    leader, clocked = run["leader"], set(run["clocked"])
+    upstream = {src for src, _, dst, _ in run["edges"] if dst == node and src in clocked}
+    downstream = {dst for src, _, dst, _ in run["edges"] if src == node} if node in clocked else set()
     return {
         "status_to": sorted(upstream | ({leader} - {node})),
         "status_from": [n for n in run["nodes"] if n != node and (n in downstream or node == leader)],

@@ -111,7 +111,8 @@ class NodeRunner(driver.Transport):
         if output_id is not None:
             self.node.send_output(output_id, as_arrow(payload) if len(payload) >= SHARED_MEMORY_MIN else payload)
             self.ending.sent(output_id)
-        self.send_foreign(component, output, payload)
+        if self.foreign_out:
+            self.send_foreign(component, output, payload)
 
     def send_foreign(self, component: str, output: str, payload: bytes) -> None:
         """The output to the foreign dora nodes it feeds, in each one's boundary format."""

@@ -6,13 +6,14 @@ status, broadcast this decision, hold the next source firing, end the run. It do
 clock (``now`` is passed in), so it is tested on its own, with no engine.
 
 The protocol. Control traffic is O(N): a Node's status goes to the leader (the first Node of the
-system) and to the Nodes that send to it, never to every Node; decisions go from the leader to each Node.
+system) and to the clocked Nodes that send to it, never to every Node; decisions go from the leader to
+each Node.
 
 * Every Node counts the messages it sent on each output and received on each input between Nodes. A
   status is ``{"node", "idle", "sent", "received"}``; idle means all its clocks (sources, loop
   starters) have fired their iterations and nothing is queued.
-* Flow control: a receiver reports its counts after every ``ACK_EVERY`` messages; a sender holds its
-  next source firing while ``WINDOW`` or more of its messages on an edge are not reported received — for
+* Flow control: a receiver reports its counts after every ``ACK_EVERY`` messages from a clocked Node
+  (only sources are held; a relay is paced by what it receives); a sender holds its next source firing while ``WINDOW`` or more of its messages on an edge are not reported received — for
   at most ``LOSS_GRACE_S`` without word from that receiver (then they are lost; reported at the end).
 * Ending (only with ``iterations``): a Node with clocks reports idle once it is, after ``STATUS_QUIET_S``
   without events, a quiet period that doubles (up to ``MAX_QUIET_S``) each time the Node turns out busy
@@ -88,6 +89,8 @@ class Ending:
         self.run_id = run_id
         self.out_edges = [(out, dst, inp) for src, out, dst, inp in self.edges if src == node]
         self.upstream = sorted({src for src, _, dst, _ in self.edges if dst == node and src != node})
+        # a sender holds its sources on this Node's counts (flow control); one without sources never holds
+        self.acks = any(src in self.clocked for src in self.upstream)
         self.downstream = sorted({dst for _, dst, _ in self.out_edges})
         self.sent_counts: Dict[str, int] = {out: 0 for src, out, _, _ in self.edges if src == node}
         self.received_counts: Dict[str, int] = {inp: 0 for _, _, dst, inp in self.edges if dst == node}
@@ -136,7 +139,7 @@ class Ending:
         if self.published is not None and self.published[0]:
             self.quiet = min(2 * self.quiet, MAX_QUIET_S)  # it said idle too soon: wait longer next time
             return self._publish(False)
-        if self.unreported >= ACK_EVERY:
+        if self.unreported >= ACK_EVERY and self.acks:
             return self._publish(False)
         return None
 
@@ -184,7 +187,8 @@ class Ending:
         if self.is_leader:
             if self.warm >= set(self.nodes) - {self.node}:
                 self.warming = False
-                decision.control = self._control(go=True)
+                if self.clocked - {self.node}:  # only Nodes with clocks wait for it (the others stop at warm)
+                    decision.control = self._control(go=True)
                 return decision
             if self.hello_at is None or now - self.hello_at >= HELLO_EVERY_S:
                 self.hello_at = now

@@ -181,17 +181,22 @@ class Host:
     def _mark_direct(self) -> None:
         """Which components take their messages directly: the fast path for in-process chains.
 
-        A component with one input, fed by a component of this Host, fires on every message, in the order
-        its one sender sends them: the queue, the logical-time order and the watermarks change nothing for
-        it. So its sender calls it at once (``_emit``), without queueing. Nested calls are bounded: past
-        ``MAX_DIRECT_DEPTH`` consecutive direct components, the next one is queued again.
+        A component with one input fires on every message, in the order its one sender sends them: the
+        queue, the logical-time order and the watermarks change nothing for it. So it fires at once, without
+        queueing: called by its sender (``_fire``) when that runs on this Host, or as the message arrives
+        (``receive``) from another Node. Nested calls are bounded: past ``MAX_DIRECT_DEPTH`` consecutive
+        direct components, the next one is queued again.
         """
         depth: Dict[int, int] = {}  # slot index -> how many direct components end at it (0: not direct)
 
+        def single(slot: Slot):
+            """The feed of a component with one input, that fires on every message; else None."""
+            plain = slot.port is not None and not slot.starts_loop and slot.schedule is None
+            return slot.feeds[0] if plain else None
+
         def feed_of(slot: Slot) -> Optional[Slot]:
-            feed = slot.feeds[0] if slot.port is not None else None
-            eligible = feed.__class__ is Slot and not slot.starts_loop and slot.schedule is None
-            return feed if eligible else None
+            feed = single(slot)
+            return feed if feed.__class__ is Slot else None
 
         for slot in self.slots:
             path, on_path, at = [], set(), slot  # up the chain of single feeds, to a slot whose depth is known
@@ -203,7 +208,10 @@ class Host:
                     break
             below = depth.get(at.index, -1) if at is not None and at.index not in on_path else -1
             for up in reversed(path):  # a loop of single feeds with no starter: nothing fires it, below = -1
-                below = below + 1 if feed_of(up) is not None and below + 1 <= MAX_DIRECT_DEPTH else 0
+                if feed_of(up) is None:  # a chain starts here; one fed from another Node fires as it arrives
+                    below = 1 if single(up).__class__ is tuple else 0
+                else:
+                    below = below + 1 if below + 1 <= MAX_DIRECT_DEPTH else 0
                 depth[up.index] = below
         for slot in self.slots:
             slot.direct = depth[slot.index] > 0
@@ -303,13 +311,19 @@ class Host:
             self._send_payload(slot, output, payload)
 
     def receive(self, dst: str, port: str, frame) -> None:
-        """A frame from another Node (``stamp``): queue its value for ``dst.port`` (call ``drain`` next)."""
+        """A frame from another Node (``stamp``): its value for ``dst.port``, queued or (a direct component)
+        handled at once; call ``drain`` next."""
         flags, at, watermark, payload = stamp.unpack(frame)
         key = (dst, port)
         if watermark > self.remote.get(key, 0):
             self.remote[key] = watermark
         if not flags & stamp.WATERMARK_ONLY:
-            self._queue(self.by_name[dst], port, at, codec.decode(payload))
+            slot = self.by_name[dst]
+            if slot.direct:
+                self.now = at
+                self._fire(slot, codec.decode(payload))
+            else:
+                self._queue(slot, port, at, codec.decode(payload))
 
     def receive_unstamped(self, dst: str, port: str, payload) -> None:
         """A value from a transport that carries no stamp (a typed ROS topic): at the input's watermark
@@ -357,7 +371,8 @@ class Host:
                                 slot.fired + 1 >= self.iterations else slot.next_tick + slot.period
                         self.now = at
                         self._fire(slot)
-        self._flush_watermarks()
+        if self.sent_watermark:
+            self._flush_watermarks()
 
     def _drop_pending(self) -> None:
         for slot in self.slots:
@@ -369,7 +384,7 @@ class Host:
         for j, feed in enumerate(slot.feeds):
             if j == position or feed is None:
                 continue
-            promise = self._promise_in(feed, set())
+            promise = self._promise_in(feed, None)
             if promise < at or (j < position and promise == at):
                 return False
         return True
@@ -379,11 +394,13 @@ class Host:
             return self.remote[feed]
         return self._promise_out(feed, visiting)
 
-    def _promise_out(self, slot: Slot, visiting) -> int:
+    def _promise_out(self, slot: Slot, visiting: Optional[set] = None) -> int:
         """A time no later output of ``slot`` can be earlier than (its watermark)."""
         if slot.is_source or slot.starts_loop:
             return slot.next_tick
-        if slot.index in visiting:
+        if visiting is None:
+            visiting = set()
+        elif slot.index in visiting:
             return NEVER  # a loop with no loop starter in it brings nothing of its own
         visiting.add(slot.index)
         promise = slot.pending[0][0] if slot.pending else NEVER
@@ -399,7 +416,7 @@ class Host:
         for key, last in self.sent_watermark.items():
             if last == NEVER:
                 continue
-            watermark = self._promise_out(self.by_name[key[0]], set())
+            watermark = self._promise_out(self.by_name[key[0]])
             if watermark > last:
                 self.sent_watermark[key] = watermark
                 self.send(key[0], key[1], stamp.watermark_frame(watermark))
@@ -522,7 +539,7 @@ class Host:
         if self.record is not None:
             self.record(slot.name, output, payload, at)
         if output in slot.exported and self.send is not None:
-            watermark = max(self._promise_out(slot, set()), at) if self.logical_time else at
+            watermark = max(self._promise_out(slot), at) if self.logical_time else at
             self.sent_watermark[(slot.name, output)] = watermark
             self.send(slot.name, output, stamp.pack(at, watermark, payload))
         for dst, port in slot.routes[output]:

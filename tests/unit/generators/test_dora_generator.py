@@ -134,10 +134,11 @@ def test_queue_size_and_policy_come_from_the_port_with_a_default_that_loses_noth
     assert flow["nodes"][1]["inputs"]["detector.image"]["queue_policy"] == "drop_oldest"
 
 
-def test_every_node_of_a_multi_node_system_hears_every_other_nodes_status():
+def test_statuses_go_to_the_leader_and_to_clocked_senders_only():
     sim, brain = dataflow(generator.generate(loop(), OPTIONS))["nodes"]
-    assert sim["inputs"]["_lk_status.brain"]["source"] == "brain/_lk_status"
-    assert brain["inputs"]["_lk_status.sim"]["source"] == "sim/_lk_status"
+    assert sim["inputs"]["_lk_status.brain"]["source"] == "brain/_lk_status"  # the leader; its loop is held
+    assert "_lk_status.sim" not in brain["inputs"]  # brain has no clock: it never holds, nothing to read
+    assert brain["inputs"]["_lk_control"]["source"] == "sim/_lk_control"
 
 
 def test_a_single_node_needs_no_dora_wiring():
