@@ -103,32 +103,62 @@ def run_plan(spec) -> Dict[str, Any]:
     fed = feeds(spec)
     clocked = {c.node for c in spec.components if c.is_source or c.starts_loop}
     clocked |= {node for node, _, kind in fed if kind == "source"}
+    edges = cross_edges(spec)
     return {
         "nodes": nodes,
         "leader": nodes[0] if nodes else None,
         "clocked": [n for n in nodes if n in clocked],
-        "edges": cross_edges(spec),
+        "settles": settling(nodes, edges, clocked | {node for node, _, _ in fed}),
+        "edges": edges,
         "feeds": fed,
     }
+
+
+def settling(nodes: List[str], edges: List[List[str]], excluded: set) -> List[str]:
+    """The Nodes whose idleness follows from their senders' (``lk_runtime.ending``, "Settling").
+
+    A Node without clocks and foreign feeds, on no loop between Nodes, can only receive what its senders
+    send: once every sender has said it is idle and every message it said it sent has arrived, nothing
+    more can come. Such a Node says idle at that moment, without waiting for a quiet period.
+    """
+    after: Dict[str, set] = {n: set() for n in nodes}
+    for src, _, dst, _ in edges:
+        after[src].add(dst)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(after[start])
+        while todo:
+            n = todo.pop()
+            if n == goal:
+                return True
+            if n not in seen:
+                seen.add(n)
+                todo.extend(after[n])
+        return False
+
+    return [n for n in nodes if n not in excluded and not reaches(n, n)]
 
 
 def control_plane(spec, node: str) -> Dict[str, Any]:
     """Who hears this Node's status, whose statuses it hears, and who leads (``lk_runtime.ending``).
 
-    A status goes to the leader and to the clocked Nodes that send to this one (a Node holds its sources
+    A status goes to the leader, to the clocked Nodes that send to this one (a Node holds its sources
     while too many of its messages are not reported received: flow control; a Node without sources never
-    holds, so its receivers' statuses would go unread); the leader's decisions go to every Node: O(N)
-    control traffic. One Node alone needs no control plane.
+    holds, so its receivers' statuses would go unread) and to the settling Nodes it sends to (``settling``);
+    the leader's decisions go to every Node: O(N) control traffic. One Node alone needs no control plane.
     """
     if len(spec.nodes) < 2:
         return {"status_to": [], "status_from": [], "leader": None}
     run = run_plan(spec)
-    leader, clocked = run["leader"], set(run["clocked"])
-    upstream = {src for src, _, dst, _ in run["edges"] if dst == node and src in clocked}
-    downstream = {dst for src, _, dst, _ in run["edges"] if src == node} if node in clocked else set()
+    leader, clocked, settles = run["leader"], set(run["clocked"]), set(run["settles"])
+    senders = {src for src, _, dst, _ in run["edges"] if dst == node and src != node}
+    receivers = {dst for src, _, dst, _ in run["edges"] if src == node and dst != node}
+    # to the clocked senders (flow control) and to the settling receivers (their idleness follows ours)
+    status_to = {n for n in senders if n in clocked} | {n for n in receivers if n in settles}
+    hears = (receivers if node in clocked else set()) | (senders if node in settles else set())
     return {
-        "status_to": sorted(upstream | ({leader} - {node})),
-        "status_from": [n for n in run["nodes"] if n != node and (n in downstream or node == leader)],
+        "status_to": sorted(status_to | ({leader} - {node})),
+        "status_from": [n for n in run["nodes"] if n != node and (n in hears or node == leader)],
         "leader": leader,
     }
 

@@ -6,8 +6,8 @@ status, broadcast this decision, hold the next source firing, end the run. It do
 clock (``now`` is passed in), so it is tested on its own, with no engine.
 
 The protocol. Control traffic is O(N): a Node's status goes to the leader (the first Node of the
-system) and to the clocked Nodes that send to it, never to every Node; decisions go from the leader to
-each Node.
+system), to the clocked Nodes that send to it and to the settling Nodes it sends to, never to every
+Node; decisions go from the leader to each Node.
 
 * Every Node counts the messages it sent on each output and received on each input between Nodes. A
   status is ``{"node", "idle", "sent", "received"}``; idle means all its clocks (sources, loop
@@ -24,6 +24,13 @@ each Node.
   fire again (per-edge FIFO delivery makes this a safe snapshot): the leader broadcasts ``done`` and
   every Node ends. If every Node says idle, the counts differ and nothing changes for ``LOSS_GRACE_S``,
   those messages were lost: ``done`` names them per edge.
+* Settling (``run["settles"]``): a Node without clocks and foreign feeds, on no loop between Nodes,
+  hears the statuses of the Nodes that send to it. Once each of them said idle and every message they
+  said they sent has arrived, nothing more can come: it says idle at once, with no quiet period (and no
+  timed wait, which costs a dora node a fraction of a millisecond of CPU per call). While a sender has
+  not said idle it waits for that word; when messages a sender counted are missing, the quiet period
+  decides, as for any other Node (they may be lost). So along a chain each Node says idle once, right
+  after its last message, instead of turning idle and busy again while the messages still flow.
 * A Node that fails says so (``failure``); the Nodes that hear it stop, the leader tells every other one.
   A control-plane peer that goes away (its process ended or failed) ends the run here too.
 * Statuses and decisions carry the run's id: a message of another run (or any other process) is ignored.
@@ -91,6 +98,8 @@ class Ending:
         self.upstream = sorted({src for src, _, dst, _ in self.edges if dst == node and src != node})
         # a sender holds its sources on this Node's counts (flow control); one without sources never holds
         self.acks = any(src in self.clocked for src in self.upstream)
+        self.settles = node in run.get("settles", ())  # see "Settling"
+        self.in_edges = [(src, key, inp) for src, key, dst, inp in self.edges if dst == node and src != node]
         self.downstream = sorted({dst for _, dst, _ in self.out_edges})
         self.sent_counts: Dict[str, int] = {out: 0 for src, out, _, _ in self.edges if src == node}
         self.received_counts: Dict[str, int] = {inp: 0 for _, _, dst, inp in self.edges if dst == node}
@@ -270,15 +279,32 @@ class Ending:
             idle = idle and settled
             if not idle and self.published is not None and self.published[0]:
                 decision.status = self._publish(False)  # a relay may still send: not idle after all
-        if idle and (True, self.changes) != self.published and (self.node in self.clocked or self.drained):
-            quiet = now - self.last_event
-            if quiet < self.quiet:
-                decision.wait = self.quiet - quiet
-            else:
-                decision.status = self._publish(True)
+        if idle and (True, self.changes) != self.published:
+            senders = self._senders_settled() if self.settles else None
+            if senders is True:
+                decision.status = self._publish(True)  # nothing more can arrive: no quiet period to wait
+            elif senders is None and (self.node in self.clocked or self.drained):
+                quiet = now - self.last_event
+                if quiet < self.quiet:
+                    decision.wait = self.quiet - quiet
+                else:
+                    decision.status = self._publish(True)
         if self.is_leader:
             self._lead(idle, now, decision)
         return decision
+
+    def _senders_settled(self) -> Optional[bool]:
+        """(A settling Node) True: every sender said idle and everything it sent has arrived; False: a
+        sender has not said idle (its word will come); None: they are idle, yet messages are missing (in
+        flight, or lost: then the quiet period decides, as for any Node)."""
+        settled = True
+        for src, key, inp in self.in_edges:
+            status = self.statuses.get(src)
+            if status is None or not status["idle"]:
+                return False
+            if status["sent"].get(key, 0) != self.received_counts.get(inp, 0):
+                settled = None
+        return settled
 
     def waiting_for(self, idle: bool) -> List[str]:
         """The Nodes whose word the run is waiting for (for a "still waiting" log line)."""

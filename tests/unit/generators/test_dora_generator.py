@@ -104,8 +104,10 @@ def test_one_dora_node_per_lkbuild_node_with_a_fixed_interpreter_and_absolute_en
 
 def test_only_edges_that_cross_nodes_become_dora_inputs_and_outputs():
     jetson, nuc = dataflow(generator.generate(robot(), OPTIONS))["nodes"]
-    assert jetson["outputs"] == ["detector.debug", "detector.detections", "_lk_control"]   # the leader
+    # the leader; its status goes to nuc, whose idleness follows from it (ending: "Settling")
+    assert jetson["outputs"] == ["detector.debug", "detector.detections", "_lk_status", "_lk_control"]
     assert nuc["outputs"] == ["_lk_status"] and nuc["inputs"]["_lk_control"]["source"] == "jetson/_lk_control"
+    assert nuc["inputs"]["_lk_status.jetson"]["source"] == "jetson/_lk_status"
     assert "detector.image" not in jetson.get("inputs", {})          # camera -> detector stays in-process
     assert nuc["inputs"]["planner.detections"]["source"] == "jetson/detector.detections"
     assert nuc["inputs"]["planner.debug"]["source"] == "jetson/detector.debug"

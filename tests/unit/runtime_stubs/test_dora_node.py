@@ -135,9 +135,11 @@ def test_a_non_lkbuild_message_is_refused():
 def test_a_node_tells_the_leader_and_its_senders_its_status_and_hears_the_leaders_decisions():
     wiring = node_wiring(system(), "b")
     assert wiring["status_output"] == "_lk_status" and wiring["control_input"] == "_lk_control"
-    assert wiring["status_inputs"] == [] and wiring["control_output"] is None
+    # b has no clock and a sends to it: b hears a's status too (ending: "Settling")
+    assert wiring["status_inputs"] == [["_lk_status.a", "a"]] and wiring["control_output"] is None
     leader = node_wiring(system(), "a")
     assert leader["status_inputs"] == [["_lk_status.b", "b"]] and leader["control_output"] == "_lk_control"
+    assert leader["status_output"] == "_lk_status"
 
 
 def test_a_receiver_reports_progress_every_ack_every_messages():

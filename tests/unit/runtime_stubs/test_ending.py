@@ -5,15 +5,21 @@ from collections import deque
 
 import pytest
 
+from lkbuild.graph.plan import settling
 from lkbuild.runtime_stubs.lk_runtime import ending
 from lkbuild.runtime_stubs.lk_runtime.ending import ACK_EVERY, LOSS_GRACE_S, STATUS_QUIET_S, WINDOW, Ending
 
 
-def chain(*names, clocked=None):
-    """The run plan of a chain of Nodes a -> b -> c ..., each sending 'x.out' to the next one's 'y.in'."""
+def chain(*names, clocked=None, settles=False):
+    """The run plan of a chain of Nodes a -> b -> c ..., each sending 'x.out' to the next one's 'y.in'.
+
+    ``settles``: the Nodes that can settle do (as ``graph.plan.run_plan`` says); else none does, so that
+    every Node ends by its quiet periods.
+    """
     edges = [[src, f"{src}.out", dst, f"{dst}.in"] for src, dst in zip(names, names[1:])]
-    return {"nodes": list(names), "leader": names[0], "clocked": list(clocked if clocked is not None else names[:1]),
-            "edges": edges}
+    clocked = list(clocked if clocked is not None else names[:1])
+    return {"nodes": list(names), "leader": names[0], "clocked": clocked, "edges": edges,
+            "settles": settling(list(names), edges, set(clocked)) if settles else []}
 
 
 class Network:
@@ -27,8 +33,10 @@ class Network:
         self.now = 0.0
 
     def audience(self, node):
-        e = self.endings[node]
-        return sorted(set(e.upstream) | ({e.leader} - {node}))
+        """The leader, the senders that hold (clocked), the receivers that settle: ``graph.plan.control_plane``."""
+        e, settles = self.endings[node], set(self.run.get("settles", ()))
+        receivers = {dst for src, _, dst, _ in self.run["edges"] if src == node and dst in settles}
+        return sorted({u for u in e.upstream if u in e.clocked} | receivers | ({e.leader} - {node}))
 
     def publish(self, node, status):
         if status is None:
@@ -306,8 +314,9 @@ def test_before_any_source_fires_every_node_receives_a_message_then_the_leader_s
     assert net.endings["a"].warming and net.endings["c"].warming
     warm_step(net)  # a has heard everyone: go
     assert not any(e.warming for e in net.endings.values())
-    # hello to b and c; b's answer to a, c's to a and to its sender b (a status's usual audience); go to b, c
-    assert net.control_messages == 2 + 3 + 2
+    # hello to b and c; b's and c's answers to a (b has no clock: it holds nothing, c's status is not for
+    # it); go to b and c
+    assert net.control_messages == 2 + 2 + 2
 
 
 def test_a_node_that_never_answers_delays_the_start_by_at_most_the_warm_up_time():
@@ -367,3 +376,38 @@ def test_a_node_that_said_idle_says_busy_while_a_relay_may_still_send():
     again = b.step(True, 6.1)
     assert again.status is not None and again.status["idle"] is False  # the drain restarts the relay's quiet
     assert b.step(True, 6.0 + ending.RELAY_QUIET_S + 0.01).status["idle"] is True
+
+
+# -- settling: a Node whose idleness follows from its senders' -------------------------------------------------
+def test_along_a_chain_each_node_says_idle_once_its_senders_are_and_everything_arrived():
+    net = Network(chain("a", "b", "c", "d", settles=True))
+    assert [n for n in "abcd" if net.endings[n].settles] == ["b", "c", "d"]
+    for src, dst in ("ab", "bc", "cd"):
+        send(net, src, dst, 3)
+    idle = dict.fromkeys("abcd", True)
+    said, waits = [], []
+    while net.now < 1.0 and not net.endings["d"].done:
+        net.now += 0.001
+        for node, d in net.step_all(idle).items():
+            said += [node] if d.status is not None else []
+            waits += [node] if node != "a" and d.wait is not None else []
+    assert net.endings["d"].done and not net.endings["a"].lost
+    assert said == ["a", "b", "c", "d"]  # one idle status each, in chain order, each as soon as it could
+    assert waits == []  # and not one of b, c, d waited for a quiet period (a timed wait)
+
+
+def test_a_settling_node_with_a_message_still_missing_falls_back_to_its_quiet_period():
+    net = Network(chain("a", "b", settles=True))
+    b = net.endings["b"]
+    send(net, "a", "b", 2)
+    net.endings["a"].sent("a.out")  # in flight, or lost
+    decisions = net.settle({"a": True, "b": True}, until=1.0)
+    assert b.published is not None and b.published[0] and not any(d.done for d in decisions.values())
+    decisions = net.settle({"a": True, "b": True}, until=1.0 + 2 * LOSS_GRACE_S)
+    assert decisions["a"].done and decisions["a"].lost == {"a/a.out -> b/b.in": 1}
+
+
+def test_nodes_on_a_loop_or_with_clocks_do_not_settle():
+    edges = [["a", "a.out", "b", "b.in"], ["b", "b.out", "c", "c.in"], ["c", "c.out", "b", "b.back"],
+             ["c", "c.out", "d", "d.in"]]
+    assert settling(["a", "b", "c", "d"], edges, {"a"}) == ["d"]
