@@ -12,7 +12,6 @@ keyed on what an install changes: each ``sys.path`` directory's entries that are
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -95,6 +94,8 @@ def installed_fingerprint(path: Optional[List[str]] = None) -> str:
 
 def _scan() -> Dict[str, List[Tuple[str, Optional[str]]]]:
     """Import name -> [(distribution, version)] for everything installed here."""
+    import importlib.metadata  # ~17 ms: only when the cache of this scan is missing or stale
+
     global scans
     scans += 1
     versions: Dict[str, str] = {}

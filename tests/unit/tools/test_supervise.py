@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -96,3 +97,11 @@ def test_only_the_runs_own_shared_memory_files_are_removed():
         for path in (ours, theirs):
             if path.exists():
                 path.unlink()
+
+
+def test_waiting_with_a_timeout_raises_until_the_process_ends_then_gives_its_exit_code():
+    process = start("import sys, time; time.sleep(0.5); sys.exit(7)")
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(0.05)
+    assert process.wait(30) == 7
+    assert process.wait(1) == 7  # already reaped: the same code again
