@@ -7,7 +7,8 @@ Naming (every id is valid for dora, ``[A-Za-z0-9_.-]``):
 * an input fed from another Node is the dora input ``<component>.<input>`` with source
   ``<src node>/<src component>.<output>``;
 * when there are several Nodes, the control plane (``lk_runtime.ending``): each Node's status output
-  ``_lk_status`` feeds the leader and the Nodes that send to it (input ``_lk_status.<node>``), and the
+  ``_lk_status`` feeds the leader, the clocked Nodes that send to it and the settling Nodes it sends to
+  (``graph.plan.control_plane``; input ``_lk_status.<node>``), and the
   leader's ``_lk_control`` output feeds every other Node (input ``_lk_control``). A component name
   cannot start with ``_`` and a data id always has a dot, so these ids never collide;
 * a foreign dora node (``DoraNode``) is a dora node with its own id, path, args, env and outputs; an

@@ -30,7 +30,9 @@ Node; decisions go from the leader to each Node.
   timed wait, which costs a dora node a fraction of a millisecond of CPU per call). While a sender has
   not said idle it waits for that word; when messages a sender counted are missing, the quiet period
   decides, as for any other Node (they may be lost). So along a chain each Node says idle once, right
-  after its last message, instead of turning idle and busy again while the messages still flow.
+  after its last message, instead of turning idle and busy again while the messages still flow. While
+  the run has not ended, the leader asks every ``RESYNC_S`` after the drain that every Node says its
+  status again (``resync``), so that a status that never arrived cannot hold the run.
 * A Node that fails says so (``failure``); the Nodes that hear it stop, the leader tells every other one.
   A control-plane peer that goes away (its process ended or failed) ends the run here too.
 * Statuses and decisions carry the run's id: a message of another run (or any other process) is ignored.
@@ -58,6 +60,8 @@ MAX_QUIET_S = 0.2       # ... doubled each time it turns out busy again right af
 LOSS_GRACE_S = 3.0    # all idle, counts unequal, nothing changing this long: the messages were lost
 HELLO_EVERY_S = 1.0   # the leader repeats its warm-up hello this often (if an answer is missing) ...
 WARM_UP_S = 3.0       # ... and every Node starts after this long, warm or not
+RESYNC_S = 2.0        # after the drain, the leader asks every Node to say its status again this often while
+#                       the run has not ended (a status that never arrived must not hold the run forever)
 RELAY_QUIET_S = 0.5   # a foreign relay that sent nothing this long after the drain has nothing more to send
 
 
@@ -127,6 +131,7 @@ class Ending:
         self.feeds_closed: set = set()
         self.feed_at: Dict[str, float] = {}
         self.drained_at: Optional[float] = None
+        self.resynced_at: Optional[float] = None  # the leader: when it last asked for every status again
 
     # -- what happens -------------------------------------------------------------------------------------
     def sent(self, key: str) -> None:
@@ -178,7 +183,9 @@ class Ending:
             self.heard_hello = True
         if control.get("go"):
             self.warming = False
-        if control.get("drain"):
+        if control.get("resync"):
+            self.published = None  # say it again: the next step publishes this Node's status if it is idle
+        elif control.get("drain"):
             self.drained = True
             self.drained_at = now
         if control.get("done"):
@@ -325,6 +332,7 @@ class Ending:
             return
         if not all(statuses.get(n, {}).get("idle") for n in self.nodes):
             self.stable = None
+            self._resync(now, decision)
             return
         missing = self.missing(statuses)
         if not missing:
@@ -337,6 +345,21 @@ class Ending:
             self._finish(decision, missing)
         else:
             decision.wait = LOSS_GRACE_S - (now - self.stable[1])
+
+    def _resync(self, now: float, decision: Decision) -> None:
+        """(The leader, drained, some Node not idle) every ``RESYNC_S``: every Node says its status again.
+
+        Nodes settle on their senders' word (see "Settling"); were a status ever not delivered, a Node
+        would wait for it forever. Asked again, every idle Node repeats its status, and the run ends.
+        """
+        since = self.resynced_at if self.resynced_at is not None else self.drained_at
+        if now - since >= RESYNC_S:
+            self.resynced_at = now
+            self.published = None
+            decision.control = self._control(resync=True)
+        else:
+            decision.wait = since + RESYNC_S - now if decision.wait is None else min(decision.wait,
+                                                                                    since + RESYNC_S - now)
 
     def _finish(self, decision: Decision, lost: Dict[str, int]) -> None:
         self.done, self.lost = True, lost

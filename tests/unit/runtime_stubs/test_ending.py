@@ -411,3 +411,22 @@ def test_nodes_on_a_loop_or_with_clocks_do_not_settle():
     edges = [["a", "a.out", "b", "b.in"], ["b", "b.out", "c", "c.in"], ["c", "c.out", "b", "b.back"],
              ["c", "c.out", "d", "d.in"]]
     assert settling(["a", "b", "c", "d"], edges, {"a"}) == ["d"]
+
+
+def test_a_status_that_never_arrived_does_not_hold_a_settling_node_forever():
+    net = Network(chain("a", "b", "c", settles=True))
+    send(net, "a", "b", 3)
+    send(net, "b", "c", 3)
+    publish, dropped = net.publish, []
+
+    def lossy(node, status):  # the first idle word of b never reaches c
+        if node == "b" and status is not None and status["idle"] and not dropped:
+            dropped.append(status)
+            net.inbox["a"].append(("status", ending.parse(ending.dumps(status))))
+            return
+        publish(node, status)
+    net.publish = lossy
+    decisions = net.settle(dict.fromkeys("abc", True), until=ending.RESYNC_S / 2)
+    assert dropped and not any(d.done for d in decisions.values())  # c waits for b's word
+    decisions = net.settle(dict.fromkeys("abc", True), until=2 * ending.RESYNC_S + 1)
+    assert all(d.done and not d.lost for d in decisions.values())  # the leader asked again: b said it again
