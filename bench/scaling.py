@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -221,14 +222,14 @@ def timed(command, cwd: Path, env=None, timeout: float = 600.0) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+                               text=True, start_new_session=True)
     rss = PeakRss(process.pid)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise SystemExit(f"{command[0]} took longer than {timeout:.0f} s")
+        os.killpg(process.pid, signal.SIGKILL)  # the command and every process it started (dora, the nodes)
+        output, _ = process.communicate()
+        raise SystemExit(f"{command[0]} took longer than {timeout:.0f} s:\n{output[-3000:]}")
     finally:
         peak = rss.stop()
     wall = time.monotonic() - start
