@@ -2,7 +2,8 @@
 
 The robot is a plain rclpy program (no lkbuild), run in its own process: it publishes camera frames on
 ``/camera/image_raw`` (best effort, as camera drivers do) and laser scans on ``/scan``, and prints every
-``geometry_msgs/msg/Twist`` it receives on ``/cmd_vel`` when it is interrupted. It starts sending once the
+``geometry_msgs/msg/Twist`` it receives on ``/cmd_vel`` once it has what it was told to expect (or when
+it is interrupted): a message still on its way when the run ends is not counted as lost. It starts sending once the
 system's ``/cmd_vel`` publisher has matched its subscription, so no answer is lost to discovery.
 """
 from __future__ import annotations
@@ -72,6 +73,7 @@ from rclpy.qos import qos_profile_sensor_data, QoSProfile
 from sensor_msgs.msg import Image, LaserScan
 sys.path.insert(0, sys.argv[1])
 from ros_topic_systems import robot_frame
+expected = json.loads(sys.argv[2])  # {"twists": n, "seen": n}: what to wait for before saying what it got
 
 rclpy.init()
 node = rclpy.create_node("test_robot")
@@ -98,7 +100,8 @@ def tick():
 node.create_timer(0.05, tick)
 print("ready", flush=True)
 try:
-    rclpy.spin(node)
+    while len(got) < expected["twists"] or len(seen) < expected["seen"]:  # or until interrupted
+        rclpy.spin_once(node, timeout_sec=0.1)
 except KeyboardInterrupt:
     pass
 print(json.dumps({"published": k, "twists": [[t.linear.x, t.angular.z] for t in got], "seen": len(seen)}),

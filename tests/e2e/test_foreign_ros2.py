@@ -41,15 +41,22 @@ def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types
     """On ROS 2 the components' own processes use the topics; on dora each RosTopic is a bridge node."""
     system = ros_topic_systems.robot_system()
     before = shm_files()
-    robot = subprocess.Popen([sys.executable, "-c", ros_topic_systems.ROBOT, str(Path(__file__).parent)],
-                             stdout=subprocess.PIPE, text=True)
+    expected = {"twists": ITERATIONS, "seen": ITERATIONS if engine == "ros2" else 0}
+    robot = subprocess.Popen([sys.executable, "-c", ros_topic_systems.ROBOT, str(Path(__file__).parent),
+                              json.dumps(expected)], stdout=subprocess.PIPE, text=True)
     try:
         assert robot.stdout.readline().strip() == "ready"
         result = system.launch(engine=engine, out=tmp_path / "build", iterations=ITERATIONS,
                                record_dir=tmp_path / "rec", timeout=120)
+        try:  # the robot ends once it has everything (the last messages may still be on their way)
+            out, _ = robot.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            robot.send_signal(signal.SIGINT)  # it did not get everything: say what it got
+            out, _ = robot.communicate(timeout=30)
     finally:
-        robot.send_signal(signal.SIGINT)
-        out, _ = robot.communicate(timeout=30)
+        if robot.poll() is None:
+            robot.send_signal(signal.SIGINT)
+            robot.communicate(timeout=30)
         remove_stale_shm(before)
     robot_said = json.loads(out.strip().splitlines()[-1])
     recorded = record.load(str(tmp_path / "rec"))
