@@ -13,22 +13,18 @@ import pytest
 
 import ros_topic_systems
 from dora_cluster import assert_nothing_left
+from test_ros2_run import ros_env  # noqa: F401  (the fixture: private HOME and ROS graph)
 from lkbuild.runtime_stubs.lk_runtime import codec, record
-from lkbuild.tools.ros2 import DomainLease, remove_stale_shm, shm_files
+from lkbuild.tools.ros2 import remove_stale_shm, shm_files
 
 pytestmark = pytest.mark.e2e
 ITERATIONS = 5
 
 
 @pytest.fixture
-def ros_env(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    with DomainLease() as lease:
-        for key, value in lease.environment(tmp_path / "ros_log").items():
-            monkeypatch.setenv(key, value)
-        yield lease
+def robot_env(tmp_path, ros_env):
+    """test_ros2_run's private ROS graph, and no dora process of the test left behind."""
+    yield ros_env
     assert_nothing_left(str(tmp_path))
 
 
@@ -37,7 +33,7 @@ def digest(value) -> str:
 
 
 @pytest.mark.parametrize("engine", ["ros2", "dora"])
-def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types(tmp_path, ros_env, engine):
+def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types(tmp_path, robot_env, engine):
     """On ROS 2 the components' own processes use the topics; on dora each RosTopic is a bridge node."""
     system = ros_topic_systems.robot_system()
     before = shm_files()
