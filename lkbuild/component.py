@@ -1,10 +1,10 @@
 """``Component``: the atomic unit of a robot program, and the port handles used to wire it."""
 from __future__ import annotations
 
-import inspect
 import math
 import re
 import threading
+import types
 from typing import Any, Dict, Optional, Tuple
 
 from .construction import encode_construction  # noqa: F401  (re-exported; it lives beside the record it reads)
@@ -293,6 +293,8 @@ _signature_cache: Dict[type, Tuple[Tuple[str, ...], frozenset]] = {}
 
 def _source_location(obj) -> Optional[Location]:
     """Where a class or function is defined (its first line), when Python can find its source."""
+    import inspect  # ~10 ms to import: only for an error's location
+
     try:
         return Location(inspect.getsourcefile(obj) or "", inspect.getsourcelines(obj)[1])
     except (OSError, TypeError):
@@ -306,6 +308,12 @@ def _forward_signature(cls) -> Tuple[Tuple[str, ...], frozenset]:
     if forward is Component.forward:
         raise GraphError(f"{cls.__name__} has no forward() method; a Component must define forward().",
                          _source_location(cls), code="LK254")
+    plain = _plain_parameters(forward)
+    if plain is not None:
+        _signature_cache[cls] = plain
+        return plain
+    import inspect  # what a plain function's code does not say (decorators, *args)
+
     names, required = [], set()
     for p in list(inspect.signature(forward).parameters.values())[1:]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -321,8 +329,30 @@ def _forward_signature(cls) -> Tuple[Tuple[str, ...], frozenset]:
     return result
 
 
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # a code object's flags for *args and **kwargs
+
+
+def _plain_parameters(function) -> Optional[Tuple[Tuple[str, ...], frozenset]]:
+    """(parameter names after the first, the required ones) of a plain ``def``, read from its code as
+    ``inspect.signature`` gives them; None when only ``inspect`` can tell (a wrapper, ``*args``, not a
+    function). It spares a Node's start the import of ``inspect``."""
+    code = getattr(function, "__code__", None)
+    if type(function) is not types.FunctionType or code is None or hasattr(function, "__wrapped__") \
+            or hasattr(function, "__signature__") or code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS):
+        return None
+    positional = code.co_argcount
+    params = code.co_varnames[:positional + code.co_kwonlyargcount]
+    first_default = positional - len(function.__defaults__ or ())
+    keyword_defaults = function.__kwdefaults__ or {}
+    required = {name for i, name in enumerate(params) if i > 0 and (
+        i < first_default if i < positional else name not in keyword_defaults)}
+    return tuple(params[1:]), frozenset(required)
+
+
 def forward_annotations(cls) -> Dict[str, Any]:
     """The annotations of forward's parameters and its return (key ``return``), unevaluated when strings."""
+    import inspect
+
     sig = inspect.signature(cls.forward)
     out = {p.name: p.annotation for p in sig.parameters.values() if p.annotation is not p.empty}
     if sig.return_annotation is not sig.empty:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import inspect
 import math
 from typing import Any, Dict
 
@@ -22,6 +21,8 @@ def encode_construction(component) -> Dict[str, Any]:
     """
     args, kwargs = component._lk_construction
     cls = type(component)
+    import inspect  # only where the system is compiled, not where a Node runs
+
     try:
         bound = inspect.signature(cls.__init__).bind(component, *args, **kwargs)
         arg_names = list(bound.arguments)[1:1 + len(args)]

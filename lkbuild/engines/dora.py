@@ -71,10 +71,10 @@ class DoraEngine(Engine):
 
     # -- compile ----------------------------------------------------------------------------------------------
     def compile(self, system) -> Optional[Path]:
-        from .foreign_env import FOREIGN_DIR, prepare
-
         spec = self.checked_spec(system)
         if spec.foreign:  # the venv of foreign nodes' packages, made before anything is written (kept once made)
+            from .foreign_env import FOREIGN_DIR, prepare
+
             claim_build_dir(self.out_dir, os.getcwd(), spec)
             prepare(spec, self.out_dir)
             write_generated(self.out_dir, {}, scratch=(FOREIGN_DIR,))  # removed by `lkbuild clean`

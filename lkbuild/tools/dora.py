@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, ToolError
-from . import Process, Tool, stop_all, tail, wait_until
+from . import Process, Tool, fork_entry_point, stop_all, tail, wait_until
 
 HOW_TO_INSTALL = "Install it with: pip install 'dora-rs==1.1.0' 'dora-rs-cli==1.1.0' (or pip install 'lkbuild[dora]')."
 DEFAULT_COORDINATOR_PORT = 6013
@@ -134,7 +135,35 @@ class Dora(Tool):
         args = ["run", dataflow, *env_args(env_vars)]
         if stop_after is not None:
             args += ["--stop-after", f"{max(1, round(stop_after * 1000))}ms"]
+        forked = self._fork_run(dataflow, env_vars, log_path, stop_after, args)
+        if forked is not None:
+            return forked
         return self.start(args, cwd=Path(dataflow).parent, log_path=log_path)
+
+    def _fork_run(self, dataflow: Path, env_vars: Mapping[str, str], log_path: Path,
+                  stop_after: Optional[float], args) -> Optional[Process]:
+        """``dora run`` as the ``dora`` command does it (``dora_cli.run``), in a forked child of this process.
+
+        Only when the ``dora`` command is this interpreter's own (the dora-rs-cli wheel beside it). Nodes
+        inherit the environment of ``dora run``'s process, so what ``--env`` passes them is set there; dora
+        itself does not read HOME in ``dora run``.
+        """
+        import importlib.util
+
+        if self.executable() != str(Path(sys.executable).parent / self.name) or \
+                importlib.util.find_spec("dora_cli") is None:
+            return None
+
+        def entry() -> None:
+            import dora_cli
+
+            if stop_after is None:
+                dora_cli.run(str(dataflow))
+            else:
+                dora_cli.run(str(dataflow), stop_after=max(0.001, stop_after))
+
+        env = self.environment(env_vars)
+        return fork_entry_point(entry, [self.executable(), *map(str, args)], Path(dataflow).parent, env, log_path)
 
     # -- several machines ------------------------------------------------------------------------------------
     def start_dataflow(self, dataflow: Path, coordinator: Coordinator, name: str, env_vars: Mapping[str, str],

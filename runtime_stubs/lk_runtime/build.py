@@ -9,7 +9,6 @@ import base64
 import importlib
 import os
 import sys
-import traceback
 from typing import Any, Dict, Optional
 
 from . import codec, stand_ins
@@ -100,6 +99,8 @@ def build_entry(plan: Dict[str, Any], entry: Dict[str, Any]):
             return Player(entry["name"], entry["replay"])
         return build_component(entry, stand_ins.for_plan(plan))
     except Exception:
+        import traceback  # only when a component fails
+
         raise ComponentFailure(entry["name"], entry.get("node") or plan.get("node", "local"),
                                entry.get("machine") or plan.get("machine") or "local", "__init__",
                                traceback.format_exc()) from None

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import heapq
 import time
-import traceback
-from fractions import Fraction
 from math import lcm
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -49,7 +47,9 @@ Record = Callable[[str, str, bytes, int], None]
 RATE_DENOMINATOR = 10 ** 6  # a rate is taken as the nearest fraction with at most this denominator
 
 
-def rate_fraction(rate_hz: float) -> Fraction:
+def rate_fraction(rate_hz: float) -> "Fraction":
+    from fractions import Fraction  # ~4 ms to import: only when rates are turned into ticks
+
     return Fraction(rate_hz).limit_denominator(RATE_DENOMINATOR)
 
 
@@ -433,7 +433,7 @@ class Host:
         try:
             return fn(*args, **kwargs)
         except COMPONENT_EXIT:
-            raise ComponentFailure(slot.name, slot.node, slot.machine, phase, traceback.format_exc()) from None
+            raise ComponentFailure(slot.name, slot.node, slot.machine, phase, _traceback()) from None
 
     def _fire(self, slot: Slot, value: Any = _LATEST) -> None:
         """Fire ``slot`` on its latest inputs, or (a direct component: ``_mark_direct``) on ``value``."""
@@ -445,7 +445,7 @@ class Host:
             else:
                 result = slot.forward(value) if slot.positional else slot.forward(**{slot.port: value})
         except COMPONENT_EXIT:
-            raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", traceback.format_exc()) from None
+            raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", _traceback()) from None
         if result is None:
             return
         local = slot.local
@@ -585,3 +585,9 @@ class Host:
             if should_stop is not None and should_stop():
                 break
             self.fire_next(deadline)
+
+
+def _traceback() -> str:
+    import traceback  # only when a component fails
+
+    return traceback.format_exc()

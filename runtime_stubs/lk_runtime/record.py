@@ -15,7 +15,6 @@ A part is also what a replayed component plays (``Player``): the messages of one
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -68,7 +67,7 @@ class Recorder:
             f = self.files[component] = open(os.path.join(self.directory, f"{component}.jsonl"), "w")
         n = self.seq.get((component, output), 0)
         self.seq[(component, output)] = n + 1
-        line = {"output": output, "seq": n, "sha256": hashlib.sha256(payload).hexdigest(),
+        line = {"output": output, "seq": n, "sha256": _sha256(payload),
                 "value": preview(payload)}
         f.write(json.dumps(line, sort_keys=True) + "\n")
 
@@ -173,3 +172,9 @@ def load(directory: str) -> Dict[Tuple[str, str], List[str]]:
                 entry = json.loads(line)
                 result.setdefault((name[:-6], entry["output"]), []).append(entry["sha256"])
     return result
+
+
+def _sha256(payload) -> str:
+    import hashlib  # only a recording run needs it (~5 ms to import)
+
+    return hashlib.sha256(payload).hexdigest()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from typing import Any, Dict, Optional
 
 from .errors import ComponentFailure
@@ -40,6 +39,8 @@ def failure(plan: Dict[str, Any], exc: BaseException, stream=None) -> int:
                 "traceback": exc.traceback_text}
         text, code = str(exc), EXIT_COMPONENT
     else:
+        import traceback  # only when a Node fails
+
         info = {"component": None, "node": plan.get("node"), "machine": plan.get("machine"), "phase": "runtime",
                 "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
         text = f"node '{info['node']}' (machine '{info['machine']}') failed:\n{info['traceback']}"

@@ -16,9 +16,7 @@ component that used it.
 """
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
-import inspect
 import sys
 import types
 from typing import Dict, Iterable, List, Optional, Set
@@ -46,7 +44,7 @@ class StandIn:
 
     def __call__(self, *args, **kwargs):
         # Used as a decorator (@numba.jit): hand the decorated function or class back unchanged.
-        if len(args) == 1 and not kwargs and (inspect.isfunction(args[0]) or inspect.isclass(args[0])):
+        if len(args) == 1 and not kwargs and isinstance(args[0], (types.FunctionType, type)):
             self._lk_finder.use(self._lk_name, f"@{self._lk_name}")
             return args[0]
         return self._lk_use(f"{self._lk_name}()")
@@ -89,7 +87,9 @@ class StandInModule(types.ModuleType):
         return StandIn(f"{self.__name__}.{name}", self._lk_finder)
 
 
-class _Loader(importlib.abc.Loader):
+class _Loader:
+    """The loader of stand-in modules (the import system needs only these two methods)."""
+
     def __init__(self, finder: "StandInFinder"):
         self.finder = finder
 
@@ -100,7 +100,7 @@ class _Loader(importlib.abc.Loader):
         pass
 
 
-class StandInFinder(importlib.abc.MetaPathFinder):
+class StandInFinder:
     """Stands in for the missing top-level modules ``covers`` accepts (and their submodules).
 
     Subclasses decide which modules (``covers``) and what using a stand-in does (``use``: nothing here).

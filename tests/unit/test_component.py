@@ -325,3 +325,52 @@ def test_what_the_codec_refuses_is_lkbuilds_codec_error_a_user_error_and_the_run
         lkbuild.message(int)
     assert isinstance(caught.value, lkbuild.UserError) and isinstance(caught.value, wire.CodecError)
     assert caught.value.exit_code == 2 and "only dataclasses" in str(caught.value)
+
+
+PLAIN_FORWARDS = [
+    "def forward(self): pass",
+    "def forward(self, x): pass",
+    "def forward(self, x, y=1): pass",
+    "def forward(self, x=1, y=2): pass",
+    "def forward(self, x, /, y): pass",
+    "def forward(self, *, k): pass",
+    "def forward(self, a, *, k=3, m): pass",
+    "def forward(self, a, b, c=1, *, d, e=2): pass",
+    "def forward(*, k, m=1): pass",
+    "def forward(): pass",
+]
+
+
+@pytest.mark.parametrize("source", PLAIN_FORWARDS)
+def test_forward_ports_read_from_the_code_are_what_inspect_says(source):
+    import inspect
+
+    from lkbuild.component import _plain_parameters
+
+    namespace = {}
+    exec(source, namespace)
+    forward = namespace["forward"]
+    params = list(inspect.signature(forward).parameters.values())[1:]
+    expected = (tuple(p.name for p in params), frozenset(p.name for p in params if p.default is p.empty))
+    assert _plain_parameters(forward) == expected
+
+
+def test_forward_ports_of_wrapped_or_variadic_functions_are_left_to_inspect():
+    import functools
+
+    from lkbuild.component import _plain_parameters
+
+    def variadic(self, *xs):
+        pass
+
+    def keywords(self, **xs):
+        pass
+
+    @functools.wraps(variadic)
+    def wrapper(*args, **kwargs):
+        pass
+
+    assert _plain_parameters(variadic) is None
+    assert _plain_parameters(keywords) is None
+    assert _plain_parameters(wrapper) is None
+    assert _plain_parameters(len) is None
