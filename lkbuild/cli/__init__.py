@@ -16,8 +16,29 @@ EXIT_INTERNAL = 70
 BUG_REPORT = "This is a bug in lkbuild. Run again with --debug for the traceback and report it."
 
 
+# command name -> (module of lkbuild.cli, attribute): a command's module is imported when it is run (or
+# listed by --help), so that `lkbuild launch` does not import every other command.
+COMMANDS = {
+    "check": ("check", "check"), "inspect": ("inspect", "inspect_command"), "compile": ("compile", "compile_command"),
+    "launch": ("launch", "launch"), "replay": ("replay", "replay"), "diff": ("diff", "diff"),
+    "graph": ("graph", "graph"), "placement": ("placement", "placement"), "bundle": ("bundle", "bundle"),
+    "clean": ("clean", "clean"),
+}
+
+
 class LkbuildGroup(click.Group):
     """Maps every LkbuildError to its message and exit code; tracebacks only with --debug."""
+
+    def list_commands(self, ctx: click.Context):
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in COMMANDS:
+            return None
+        import importlib
+
+        module, attribute = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -83,25 +104,6 @@ def main(ctx: click.Context, debug: bool, directory):
     ctx.obj = app
     ctx.default_map = app.default_map()
 
-
-def _register() -> None:
-    from .bundle import bundle
-    from .check import check
-    from .clean import clean
-    from .compile import compile_command
-    from .graph import graph
-    from .inspect import inspect_command
-    from .diff import diff
-    from .launch import launch
-    from .placement import placement
-    from .replay import replay
-
-    for command in (check, inspect_command, compile_command, launch, replay, diff, graph, placement, bundle,
-                    clean):
-        main.add_command(command)
-
-
-_register()
 
 __all__ = ["main"]
 
