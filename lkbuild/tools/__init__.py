@@ -144,7 +144,8 @@ def fork_entry_point(entry: Callable[[], None], cmd: Sequence[str], cwd, env: Ma
                      log_path: Optional[Path]) -> Optional[Process]:
     """Run ``entry`` (a tool's Python entry point, e.g. dora's ``run``) in a forked child, as ``start`` would
     run ``cmd``: its own session, ``cwd``, exactly ``env``, stdin from /dev/null, stdout and stderr to
-    ``log_path``. Exit code 0 when ``entry`` returns, 1 (its error written to the log) when it raises.
+    ``log_path``. Exit code 0 when ``entry`` returns, the code of a ``SystemExit`` it raises, 1 (its error
+    written to the log) when it raises anything else.
 
     It saves starting an interpreter and importing the tool (~40 ms here). None when forking is not safe
     (not POSIX, or another thread runs: a fork copies locks other threads may hold); then use ``start``.
@@ -186,6 +187,8 @@ def fork_entry_point(entry: Callable[[], None], cmd: Sequence[str], cwd, env: Ma
         os.environ.update(env)
         entry()
         code = 0
+    except SystemExit as exc:  # the entry point's own exit code (it has said why)
+        code = exc.code if isinstance(exc.code, int) else 1
     except BaseException as exc:  # noqa: B902  (the child reports everything, and exits)
         try:
             os.write(2, f"\n[ERROR]\n{exc}\n".encode(errors="replace"))

@@ -135,35 +135,33 @@ class Dora(Tool):
         args = ["run", dataflow, *env_args(env_vars)]
         if stop_after is not None:
             args += ["--stop-after", f"{max(1, round(stop_after * 1000))}ms"]
-        forked = self._fork_run(dataflow, env_vars, log_path, stop_after, args)
+        forked = self._fork_run(args, Path(dataflow).parent, log_path)
         if forked is not None:
             return forked
         return self.start(args, cwd=Path(dataflow).parent, log_path=log_path)
 
-    def _fork_run(self, dataflow: Path, env_vars: Mapping[str, str], log_path: Path,
-                  stop_after: Optional[float], args) -> Optional[Process]:
-        """``dora run`` as the ``dora`` command does it (``dora_cli.run``), in a forked child of this process.
+    def _fork_run(self, args: Sequence[str], cwd: Path, log_path: Path) -> Optional[Process]:
+        """``dora <args>`` as the ``dora`` command runs it (its entry point, ``dora_cli.py_main``), in a child
+        forked from this process: the same code, arguments and environment, without a new interpreter.
 
-        Only when the ``dora`` command is this interpreter's own (the dora-rs-cli wheel beside it). Nodes
-        inherit the environment of ``dora run``'s process, so what ``--env`` passes them is set there; dora
-        itself does not read HOME in ``dora run``.
+        Only when the ``dora`` command is this interpreter's own (the dora-rs-cli wheel beside it).
         """
         import importlib.util
 
-        if self.executable() != str(Path(sys.executable).parent / self.name) or \
-                importlib.util.find_spec("dora_cli") is None:
+        executable = self.executable()
+        if executable != str(Path(sys.executable).parent / self.name) or importlib.util.find_spec("dora_cli") is None:
             return None
+        cmd = [executable, *map(str, args)]
 
         def entry() -> None:
             import dora_cli
 
-            if stop_after is None:
-                dora_cli.run(str(dataflow))
-            else:
-                dora_cli.run(str(dataflow), stop_after=max(0.001, stop_after))
+            sys.argv = [self.name, *cmd[1:]]
+            code = dora_cli.py_main()  # releases the GIL while the dataflow runs; `dora_cli.run` does not
+            if code:
+                raise SystemExit(code)
 
-        env = self.environment(env_vars)
-        return fork_entry_point(entry, [self.executable(), *map(str, args)], Path(dataflow).parent, env, log_path)
+        return fork_entry_point(entry, cmd, cwd, self.environment(), log_path)
 
     # -- several machines ------------------------------------------------------------------------------------
     def start_dataflow(self, dataflow: Path, coordinator: Coordinator, name: str, env_vars: Mapping[str, str],
