@@ -142,7 +142,7 @@ class Forked:
 
 def fork_entry_point(entry: Callable[[], None], cmd: Sequence[str], cwd, env: Mapping[str, str],
                      log_path: Optional[Path]) -> Optional[Process]:
-    """Run ``entry`` (a tool's Python entry point, e.g. dora's ``run``) in a forked child, as ``start`` would
+    """Run ``entry`` (a tool's Python entry point, e.g. the ``dora`` command's) in a forked child, as ``start`` would
     run ``cmd``: its own session, ``cwd``, exactly ``env``, stdin from /dev/null, stdout and stderr to
     ``log_path``. Exit code 0 when ``entry`` returns, the code of a ``SystemExit`` it raises, 1 (its error
     written to the log) when it raises anything else.
@@ -182,7 +182,7 @@ def fork_entry_point(entry: Callable[[], None], cmd: Sequence[str], cwd, env: Ma
         sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")  # this process's may be
         sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")  # other files (a test's capture)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)  # this process's handlers would never run in the tool's code
+            signal.signal(sig, signal.SIG_DFL)  # as for a new process: the tool installs its own, if any
         os.environ.clear()
         os.environ.update(env)
         entry()
