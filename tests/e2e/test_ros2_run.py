@@ -282,12 +282,15 @@ class Follower(Component):
         return pose.position.x + pose.position.y
 
 
-# A plain rclpy node (no lkbuild) in its own process: subscribes to the planner's topic as Pose until SIGINT,
-# then prints what it received. (In its own process so that it exits, and cleans up, like any ROS node.)
+# A plain rclpy node (no lkbuild) in its own process: subscribes to the planner's topic as Pose until the
+# Pose at x == argv[1] arrives (or SIGINT), then prints what it received. It ends by itself: a plain
+# subscriber is not part of the end-of-run protocol, so the last message may still be on its way to it
+# when the run has ended. (In its own process so that it exits, and cleans up, like any ROS node.)
 POSE_LISTENER = """
-import json, rclpy
+import json, sys, rclpy
 from geometry_msgs.msg import Pose
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+last = float(sys.argv[1])
 rclpy.init()
 node = rclpy.create_node("plain_pose_listener")
 got = []
@@ -295,7 +298,8 @@ node.create_subscription(Pose, "/posebot/planner/out", got.append,
                          QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
 print("ready", flush=True)
 try:
-    rclpy.spin(node)
+    while rclpy.ok() and not (got and got[-1].position.x >= last):
+        rclpy.spin_once(node, timeout_sec=0.1)
 except KeyboardInterrupt:
     pass
 print(json.dumps([[type(m).__name__, m.position.x, m.position.y, m.orientation.w] for m in got]), flush=True)
@@ -317,12 +321,17 @@ def test_a_ros_message_port_is_that_message_on_the_topic_and_records_what_native
     sink(x=follower(pose=planner.out))
     system = System(components=[planner, follower, sink], name="posebot")
     before = shm_files()
-    listener = subprocess.Popen([sys.executable, "-c", POSE_LISTENER], stdout=subprocess.PIPE, text=True)
+    listener = subprocess.Popen([sys.executable, "-c", POSE_LISTENER, "30"], stdout=subprocess.PIPE, text=True)
     try:
         assert listener.stdout.readline().strip() == "ready"
         result, native, ros = run_both(system, tmp_path, iterations=30)
+        try:
+            listener.wait(timeout=10)  # it ends once the last Pose arrived
+        except subprocess.TimeoutExpired:
+            pass
     finally:
-        listener.send_signal(signal.SIGINT)
+        if listener.poll() is None:
+            listener.send_signal(signal.SIGINT)
         out, _ = listener.communicate(timeout=30)
         # the listener outlived the node processes: it held their port files as they exited
         remove_stale_shm(before)
