@@ -80,10 +80,11 @@ def relays(spec) -> set:
 
 
 def feeds(spec) -> List[List[str]]:
-    """``[node, input key, "source" | "relay"]`` for every component input fed by a foreign endpoint."""
+    """``[node, input key, "source" | "relay", foreign endpoint]`` for every component input fed by a foreign
+    endpoint."""
     node_of = {c.name: c.node for c in spec.components}
     relayed = relays(spec)
-    return [[node_of[e.dst], input_key(e.dst, e.input), "relay" if e.src in relayed else "source"]
+    return [[node_of[e.dst], input_key(e.dst, e.input), "relay" if e.src in relayed else "source", e.src]
             for e in boundary(spec) if e.dst in node_of]
 
 
@@ -102,13 +103,13 @@ def run_plan(spec) -> Dict[str, Any]:
     nodes = [n.name for n in spec.nodes]
     fed = feeds(spec)
     clocked = {c.node for c in spec.components if c.is_source or c.starts_loop}
-    clocked |= {node for node, _, kind in fed if kind == "source"}
+    clocked |= {node for node, _, kind, _ in fed if kind == "source"}
     edges = cross_edges(spec)
     return {
         "nodes": nodes,
         "leader": nodes[0] if nodes else None,
         "clocked": [n for n in nodes if n in clocked],
-        "settles": settling(nodes, edges, clocked | {node for node, _, _ in fed}),
+        "settles": settling(nodes, edges, clocked | {feed[0] for feed in fed}),
         "edges": edges,
         "feeds": fed,
     }

@@ -46,7 +46,9 @@ Node; decisions go from the leader to each Node.
   clock of its Node until it closes: the foreign node ended. An input fed by a *relay* (a foreign node
   that components feed) is settled once nothing arrived on it for ``RELAY_QUIET_S`` since the later of its
   last message and the ``drain`` decision (a Node that said idle before the drain says busy again until
-  then). A Node is idle only when its foreign inputs are settled.
+  then); for ``RELAY_SILENT_S`` while that relay has sent this Node nothing at all (a node's first message
+  can come late: the relay may still be on its way to its first output). A Node is idle only when its
+  foreign inputs are settled.
 """
 from __future__ import annotations
 
@@ -63,6 +65,8 @@ WARM_UP_S = 3.0       # ... and every Node starts after this long, warm or not
 RESYNC_S = 2.0        # after the drain, the leader asks every Node to say its status again this often while
 #                       the run has not ended (a status that never arrived must not hold the run forever)
 RELAY_QUIET_S = 0.5   # a foreign relay that sent nothing this long after the drain has nothing more to send
+RELAY_SILENT_S = 3.0  # ... and one that has sent this Node nothing yet gets this long (dora delivers a node's
+#                       first message late, by over half a second on a loaded machine)
 
 
 class Decision:
@@ -127,7 +131,10 @@ class Ending:
         self.heard_hello = False               # the others: the leader's hello arrived ...
         self.answered = False                  # ... and this Node answered it
         self.warm: set = set()                 # the leader: the Nodes that answered
-        self.feeds = {key: kind for node_, key, kind in run.get("feeds", ()) if node_ == node}
+        mine = [feed for feed in run.get("feeds", ()) if feed[0] == node]
+        self.feeds = {key: kind for _, key, kind, *_ in mine}
+        self.feeder = {feed[1]: feed[3] if len(feed) > 3 else feed[1] for feed in mine}  # key -> foreign endpoint
+        self.heard_from: set = set()  # the foreign endpoints whose messages arrived here
         self.feeds_closed: set = set()
         self.feed_at: Dict[str, float] = {}
         self.drained_at: Optional[float] = None
@@ -149,6 +156,7 @@ class Ending:
         self.last_event = now
         if key in self.feeds:
             self.feed_at[key] = now
+            self.heard_from.add(self.feeder[key])
         self.unreported += 1
         if self.published is not None and self.published[0]:
             self.quiet = min(2 * self.quiet, MAX_QUIET_S)  # it said idle too soon: wait longer next time
@@ -233,8 +241,9 @@ class Ending:
             if kind == "source":
                 return False, None
             quiet = now - max(self.feed_at.get(key, 0.0), self.drained_at or 0.0)
-            if quiet < RELAY_QUIET_S:
-                left = RELAY_QUIET_S - quiet
+            needed = RELAY_QUIET_S if self.feeder[key] in self.heard_from else RELAY_SILENT_S
+            if quiet < needed:
+                left = needed - quiet
                 wait = left if wait is None else max(wait, left)
         return wait is None, wait
 

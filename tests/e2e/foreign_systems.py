@@ -81,3 +81,28 @@ def exchange_system(expected=(2, 4, 6), placed: bool = False, misfit: bool = Fal
     keep_text(x=echo.outputs.s)
     return System(components=[sender, doubler, check, echo, frames, ticks, shout, keep, keep_image, keep_tick,
                               keep_text], name="foreign_exchange")
+
+
+LATE_RELAY = '''#!{python}
+"""Echoes its images like dora-echo, but starts reading only {delay} s after it started: a slow first answer."""
+import time
+
+from dora import Node
+
+node = Node()
+time.sleep({delay})
+for event in node:
+    if event["type"] == "INPUT":
+        node.send_output("img", event["value"], event["metadata"])
+'''
+
+
+def late_relay_system(path: str):
+    """frames -> a relay whose first answer comes late -> keep_image, all in one Node."""
+    work = node("work")
+    late = DoraNode("late", path=path, inputs={"img": "image"}, outputs={"img": "image"}, node=work)
+    frames = Frames("frames", node=work, rate_hz=20)
+    keep_image = Keep("keep_image", node=work)
+    late(img=frames.out)
+    keep_image(x=late.outputs.img)
+    return System(components=[frames, late, keep_image], name="late_relay")

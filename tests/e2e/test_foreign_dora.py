@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 
 import numpy as np
@@ -86,6 +87,17 @@ def test_the_same_exchange_on_a_local_cluster_with_a_daemon_per_machine(build_di
     system = foreign_systems.exchange_system(placed=True)
     result, recorded = launch(system, build_dir, tmp_path, iterations=FRAMES, local_cluster=True)
     check_exchange(result, recorded)
+
+
+def test_a_relay_whose_first_answer_comes_late_is_waited_for(build_dir, tmp_path):
+    # its first answer comes over a second after the last frame went to it: still part of the run
+    script = tmp_path / "late_echo"
+    script.write_text(foreign_systems.LATE_RELAY.format(python=sys.executable, delay=1.5))
+    script.chmod(0o755)
+    result, recorded = launch(foreign_systems.late_relay_system(str(script)), build_dir, tmp_path,
+                              iterations=FRAMES)
+    assert recorded[("keep_image", "out")] == digests(*(foreign_systems.frame(n) for n in range(FRAMES)))
+    assert result.boundary == {"frames.out -> late.img": FRAMES, "late.img -> keep_image.x": FRAMES}
 
 
 def test_pyarrow_assert_fails_the_run_when_the_value_differs(build_dir, tmp_path):

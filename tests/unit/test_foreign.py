@@ -56,8 +56,8 @@ def test_a_dora_node_is_wired_like_a_component_and_recorded_in_the_ir():
 
 def test_foreign_sources_clock_the_nodes_they_feed_and_relays_do_not():
     spec = echo_system().spec()
-    assert sorted(feeds(spec)) == [["tail", "sink.x", "relay"], ["work", "double.x", "source"],
-                                   ["work", "look.x", "source"]]
+    assert sorted(feeds(spec)) == [["tail", "sink.x", "relay", "echo"], ["work", "double.x", "source", "sender"],
+                                   ["work", "look.x", "source", "cam"]]
     assert run_plan(spec)["clocked"] == ["work"]
 
 

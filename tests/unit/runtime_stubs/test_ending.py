@@ -337,10 +337,12 @@ def test_without_warm_up_or_alone_nothing_waits():
 
 
 # -- foreign endpoints: they speak no protocol; their feeds are watched ---------------------------------------
-def foreign_run(kind):
-    """One Node 'a' with no sources of its own, fed on 'k.in' by a foreign node of this kind."""
+def foreign_run(kind, *more):
+    """One Node 'a' with no sources of its own, fed on 'k.in' by a foreign node 'k' of this kind (and on each
+    of ``more``, ``(key, foreign node)``, by a relay)."""
     clocked = ["a"] if kind == "source" else []
-    return {"nodes": ["a"], "leader": "a", "clocked": clocked, "edges": [], "feeds": [["a", "k.in", kind]]}
+    feeds = [["a", "k.in", kind, "k"]] + [["a", key, "relay", name] for key, name in more]
+    return {"nodes": ["a"], "leader": "a", "clocked": clocked, "edges": [], "feeds": feeds}
 
 
 def ends_by(e, now, steps=5):
@@ -368,14 +370,33 @@ def test_a_node_fed_by_a_relay_ends_once_the_relay_was_quiet_after_the_drain():
 
 def test_a_node_that_said_idle_says_busy_while_a_relay_may_still_send():
     run = {"nodes": ["lead", "b"], "leader": "lead", "clocked": ["lead", "b"], "edges": [],
-           "feeds": [["b", "k.in", "relay"]]}
+           "feeds": [["b", "k.in", "relay", "k"]]}
     b = Ending("b", run, run_id="r")
+    b.received("k.in", 4.0)
     said = b.step(True, 5.0)
-    assert said.status is not None and said.status["idle"] is True  # the relay has been quiet since the start
+    assert said.status is not None and said.status["idle"] is True  # the relay has been quiet for a second
     b.on_control({"node": "lead", "run": "r", "drain": True}, 6.0)
     again = b.step(True, 6.1)
     assert again.status is not None and again.status["idle"] is False  # the drain restarts the relay's quiet
     assert b.step(True, 6.0 + ending.RELAY_QUIET_S + 0.01).status["idle"] is True
+
+
+def test_a_relay_that_sent_nothing_yet_gets_longer_after_the_drain_than_one_that_did():
+    # 'k' and 'm' are fed by lkbuild (relays); 'm' answered once, 'k' not yet: its first message may be late
+    e = Ending("a", foreign_run("relay", ("m.in", "m")), run_id="r")
+    e.received("m.in", 10.0)
+    assert not ends_by(e, 10.1)  # drained now
+    assert not ends_by(e, 10.1 + ending.RELAY_QUIET_S + 0.01)  # 'm' is settled, 'k' is not
+    assert not ends_by(e, 10.1 + ending.RELAY_SILENT_S - 0.05)
+    assert ends_by(e, 10.1 + ending.RELAY_SILENT_S + 0.01)
+
+
+def test_a_relay_counts_as_heard_once_any_of_its_outputs_arrived():
+    # two inputs fed by the same relay 'k': its first message on one says it is running, for both
+    e = Ending("a", foreign_run("relay", ("k.other", "k")), run_id="r")
+    e.received("k.in", 10.0)
+    assert not ends_by(e, 10.1)
+    assert ends_by(e, 10.1 + ending.RELAY_QUIET_S + 0.01)  # nothing came on k.other: no 3 s wait for it
 
 
 # -- settling: a Node whose idleness follows from its senders' -------------------------------------------------
