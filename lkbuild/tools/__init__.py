@@ -49,15 +49,7 @@ class Process:
         With a timeout, ``Popen.wait`` polls with growing sleeps (up to 50 ms after the process ended);
         on Linux a pidfd says the moment it ends.
         """
-        if timeout is not None and self.popen.returncode is None and hasattr(os, "pidfd_open"):
-            try:
-                fd = os.pidfd_open(self.popen.pid)
-            except OSError:  # already reaped, or no pidfd support in this kernel
-                return self.popen.wait(timeout)
-            try:
-                select.select([fd], [], [], timeout)
-            finally:
-                os.close(fd)
+        if timeout is not None and self.popen.returncode is None and ended_within(self.popen.pid, timeout) is not None:
             code = self.popen.poll()
             if code is None:
                 raise subprocess.TimeoutExpired(self.cmd, timeout)
@@ -101,6 +93,22 @@ class Process:
         return ""
 
 
+def ended_within(pid: int, timeout: float) -> Optional[bool]:
+    """Wait at most ``timeout`` seconds for process ``pid`` to end, on a pidfd (woken the moment it ends):
+    whether it did; None when no pidfd can be had (already reaped, or no pidfd support here)."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return None
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    return bool(ready)
+
+
 class Forked:
     """A child forked from this process to run a tool's Python entry point without starting a new
     interpreter: what ``Process`` needs of a ``subprocess.Popen`` (``pid``, ``returncode``, ``poll``, ``wait``)."""
@@ -110,34 +118,26 @@ class Forked:
         self.cmd = list(cmd)
         self.returncode: Optional[int] = None
 
-    def poll(self) -> Optional[int]:
+    def _reap(self, flags: int) -> Optional[int]:
         if self.returncode is None:
             try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                pid, status = os.waitpid(self.pid, flags)
             except ChildProcessError:  # reaped elsewhere: it has ended, how is unknown
                 self.returncode = -1
-                return self.returncode
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
+    def poll(self) -> Optional[int]:
+        return self._reap(os.WNOHANG)
+
     def wait(self, timeout: Optional[float] = None) -> int:
-        if self.returncode is not None:
-            return self.returncode
-        if timeout is None:
-            try:
-                _, status = os.waitpid(self.pid, 0)
-                self.returncode = os.waitstatus_to_exitcode(status)
-            except ChildProcessError:
-                self.returncode = -1
-            return self.returncode
-        deadline = time.monotonic() + timeout
-        while self.poll() is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
+        if timeout is not None and self.poll() is None:
+            ended_within(self.pid, timeout)  # a pidfd always opens: the child is not reaped yet
+            if self.poll() is None:
                 raise subprocess.TimeoutExpired(self.cmd, timeout)
-            time.sleep(min(left, 0.01))
-        return self.returncode
+        return self._reap(0)
 
 
 def fork_entry_point(entry: Callable[[], None], cmd: Sequence[str], cwd, env: Mapping[str, str],
@@ -148,11 +148,12 @@ def fork_entry_point(entry: Callable[[], None], cmd: Sequence[str], cwd, env: Ma
     written to the log) when it raises anything else.
 
     It saves starting an interpreter and importing the tool (~40 ms here). None when forking is not safe
-    (not POSIX, or another thread runs: a fork copies locks other threads may hold); then use ``start``.
+    (not POSIX, or another thread runs: a fork copies locks other threads may hold) or the child could
+    not be waited for with a timeout (no pidfd); then use ``start``.
     """
     import threading
 
-    if not hasattr(os, "fork") or threading.active_count() > 1:
+    if not hasattr(os, "fork") or not hasattr(os, "pidfd_open") or threading.active_count() > 1:
         return None
     for stream in (sys.stdout, sys.stderr):
         try:
