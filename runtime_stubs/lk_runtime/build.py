@@ -12,7 +12,7 @@ import sys
 from typing import Any, Dict, Optional
 
 from . import codec, stand_ins
-from .errors import ComponentFailure
+from .errors import ComponentFailure, format_traceback
 
 
 def resolve_class(entry: Dict[str, Any], finder: Optional[stand_ins.MachineStandIns] = None):
@@ -99,11 +99,9 @@ def build_entry(plan: Dict[str, Any], entry: Dict[str, Any]):
             return Player(entry["name"], entry["replay"])
         return build_component(entry, stand_ins.for_plan(plan))
     except Exception:
-        import traceback  # only when a component fails
-
         raise ComponentFailure(entry["name"], entry.get("node") or plan.get("node", "local"),
                                entry.get("machine") or plan.get("machine") or "local", "__init__",
-                               traceback.format_exc()) from None
+                               format_traceback()) from None
 
 
 def build_node(plan: Dict[str, Any]) -> Dict[str, Any]:

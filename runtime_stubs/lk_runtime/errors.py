@@ -1,4 +1,15 @@
 """Errors raised on the target. lk_runtime imports nothing from lkbuild."""
+from typing import Optional
+
+
+def format_traceback(exc: Optional[BaseException] = None) -> str:
+    """The traceback of ``exc``, or of the exception being handled; ``traceback`` is imported only then (a
+    Node that does not fail does not pay for it)."""
+    import traceback
+
+    if exc is None:
+        return traceback.format_exc()
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 class CodecError(ValueError):

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import codec, stamp
 from .record import Player
-from .errors import ComponentFailure
+from .errors import ComponentFailure, format_traceback
 
 NEVER = stamp.NEVER
 SHARED = codec.SHARED
@@ -433,7 +433,7 @@ class Host:
         try:
             return fn(*args, **kwargs)
         except COMPONENT_EXIT:
-            raise ComponentFailure(slot.name, slot.node, slot.machine, phase, _traceback()) from None
+            raise ComponentFailure(slot.name, slot.node, slot.machine, phase, format_traceback()) from None
 
     def _fire(self, slot: Slot, value: Any = _LATEST) -> None:
         """Fire ``slot`` on its latest inputs, or (a direct component: ``_mark_direct``) on ``value``."""
@@ -445,7 +445,7 @@ class Host:
             else:
                 result = slot.forward(value) if slot.positional else slot.forward(**{slot.port: value})
         except COMPONENT_EXIT:
-            raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", _traceback()) from None
+            raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", format_traceback()) from None
         if result is None:
             return
         local = slot.local
@@ -585,9 +585,3 @@ class Host:
             if should_stop is not None and should_stop():
                 break
             self.fire_next(deadline)
-
-
-def _traceback() -> str:
-    import traceback  # only when a component fails
-
-    return traceback.format_exc()

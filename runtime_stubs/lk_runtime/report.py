@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any, Dict, Optional
 
-from .errors import ComponentFailure
+from .errors import ComponentFailure, format_traceback
 
 FAILURE = "LK_FAILURE "
 SUMMARY = "LK_SUMMARY "
@@ -39,10 +39,8 @@ def failure(plan: Dict[str, Any], exc: BaseException, stream=None) -> int:
                 "traceback": exc.traceback_text}
         text, code = str(exc), EXIT_COMPONENT
     else:
-        import traceback  # only when a Node fails
-
         info = {"component": None, "node": plan.get("node"), "machine": plan.get("machine"), "phase": "runtime",
-                "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
+                "traceback": format_traceback(exc)}
         text = f"node '{info['node']}' (machine '{info['machine']}') failed:\n{info['traceback']}"
         code = EXIT_RUNTIME
     stream.write(text.rstrip() + "\n")
