@@ -10,6 +10,16 @@ the Host's clock (``next_due``/``fire_next``), waited for here in real time or n
 ``_lk_status`` carries this Node's status to the leader and to the Nodes that send to it,
 ``_lk_control`` the leader's decisions to every Node. Edges with foreign dora nodes carry values in
 their boundary format (``boundary``), not codec bytes.
+
+Small frames go out in batches when they come fast (``stamp.batch``). A frame made less than
+``BATCH_WAIT_S`` after the one before it waits, with the frames that follow it, until the Node is about to
+wait for events, has handled the events already queued, publishes a status, or the first waiting frame is
+``BATCH_WAIT_S`` old (or ``BATCH_MAX`` frames, ``SHARED_MEMORY_MIN`` bytes wait); each output's waiting
+frames then travel in one dora message. Frames that come one at a time (a source at its rate, a Node whose
+events do not queue up) leave alone, as soon as they are made. When events queue up (a Node that cannot
+keep up, a source with ``--fast``), a batch costs one round trip to the daemon and one wake-up of each
+receiver instead of one per frame. A frame can wait for the handling of one event that was already queued
+(or one firing with ``--fast``), and only when the frame before it came less than ``BATCH_WAIT_S`` earlier.
 """
 from __future__ import annotations
 
@@ -24,6 +34,8 @@ from .host import Host, plan_tick_hz
 from .settings import Settings
 
 SHARED_MEMORY_MIN = 4096  # dora moves payloads this large through shared memory
+BATCH_MAX = 32  # frames in one batch at most (a frame of a batch waits for the others it is sent with)
+BATCH_WAIT_S = 0.0005  # frames this close together are batched; a frame waits at most about this long
 
 
 def payload_view(value):
@@ -103,16 +115,47 @@ class NodeRunner(driver.Transport):
         self.open = True
         self.stop_requested = False
         self.node = None
+        self.unsent: Dict[str, list] = {}  # output id -> small frames not sent yet (see the module's doc)
+        self.unsent_bytes: Dict[str, int] = {}
+        self.unsent_since = 0.0  # when the first of them was made
+        self.sent_at = 0.0       # when the last small frame was made
         self.control_received = 0  # statuses and decisions delivered here (the control plane's traffic)
 
     # -- dora <-> host ----------------------------------------------------------------------------------
     def send(self, component: str, output: str, payload: bytes) -> None:
         output_id = self.outputs.get((component, output))
         if output_id is not None:
-            self.node.send_output(output_id, as_arrow(payload) if len(payload) >= SHARED_MEMORY_MIN else payload)
+            size = len(payload)
+            if size >= SHARED_MEMORY_MIN:
+                if output_id in self.unsent:
+                    self.flush()  # what this output sent before goes first
+                self.node.send_output(output_id, as_arrow(payload))
+            else:
+                now = time.monotonic()
+                fast = now - self.sent_at < BATCH_WAIT_S  # the frame before came just now: more may follow
+                self.sent_at = now
+                if not self.unsent:
+                    self.unsent_since = now
+                unsent = self.unsent.get(output_id)
+                if unsent is None:
+                    self.unsent[output_id] = unsent = [payload]
+                    self.unsent_bytes[output_id] = size
+                else:
+                    unsent.append(payload)
+                    self.unsent_bytes[output_id] += size + 4
+                if not fast or len(unsent) >= BATCH_MAX or now - self.unsent_since >= BATCH_WAIT_S \
+                        or self.unsent_bytes[output_id] >= SHARED_MEMORY_MIN - 64:
+                    self.flush()
             self.ending.sent(output_id)
         if self.foreign_out:
             self.send_foreign(component, output, payload)
+
+    def flush(self) -> None:
+        """Send the frames that wait (see the module's doc): one alone as it is, several as a batch."""
+        for output_id, frames in self.unsent.items():
+            self.node.send_output(output_id, frames[0] if len(frames) == 1 else stamp.batch(frames))
+        self.unsent.clear()
+        self.unsent_bytes.clear()
 
     def send_foreign(self, component: str, output: str, payload: bytes) -> None:
         """The output to the foreign dora nodes it feeds, in each one's boundary format."""
@@ -154,11 +197,12 @@ class NodeRunner(driver.Transport):
             input_id = event["id"]
             now = time.monotonic()
             target = self.inputs.get(input_id)
-            if target is not None:  # the hot path: a message for a component
-                status = self.ending.received(input_id, now)
-                if status is not None:
-                    self.publish(status)  # before handling: see ending
-                self.host.receive(target[0], target[1], payload_view(event["value"]))
+            if target is not None:  # the hot path: a message (or a batch of them) for a component
+                for frame in stamp.frames(payload_view(event["value"])):
+                    status = self.ending.received(input_id, now)
+                    if status is not None:
+                        self.publish(status)  # before handling: see ending
+                    self.host.receive(target[0], target[1], frame)
                 self.host.drain()
             elif input_id in self.foreign_in:
                 self.receive_foreign(input_id, event, now)
@@ -190,25 +234,41 @@ class NodeRunner(driver.Transport):
     def wait(self, timeout: Optional[float]) -> None:
         # Everything that is already queued is handled too: the driver's end-of-run checks run once per
         # batch of events, not once per message.
+        if self.unsent:
+            self.flush()
         self.handle(self.node.next() if timeout is None else self.node.next(timeout=timeout))
         self.poll()
 
     def poll(self) -> None:
         while self.open and not self.node.is_empty():
             self.handle(self.node.next())
+            if self.unsent and time.monotonic() - self.unsent_since >= BATCH_WAIT_S:
+                self.flush()
+        if self.unsent:
+            self.flush()
 
     def publish(self, status: Optional[Dict[str, Any]]) -> None:
         if status is not None and self.status_output:
+            if self.unsent:
+                self.flush()  # the messages a status counts go before it
             self.node.send_output(self.status_output, ending.dumps(status))
 
     def broadcast(self, control: Optional[Dict[str, Any]]) -> None:
         if control is not None and self.control_output:
+            if self.unsent:
+                self.flush()
             self.node.send_output(self.control_output, ending.dumps(control))
 
     def run(self, node) -> None:
         """Fire sources when the Host's clock says, handle events, until the run is over."""
         self.node = node
         driver.drive(self.host, self.ending, self, self.settings.realtime)
+        if self.unsent:
+            try:
+                self.flush()
+            except Exception:
+                if not self.stop_requested:
+                    raise  # a Node asked to stop may find the dataflow gone: what waited goes with it
 
     def fail(self) -> None:
         """Tell the other Nodes that this one failed, so that they stop too (best effort)."""

@@ -47,6 +47,20 @@ def main(config: Dict[str, Any], environ=None) -> int:
     if config["subscribe"]:
         ros.create_subscription(cls, config["topic"], on_message, qos, raw=not image)
     publisher = ros.create_publisher(cls, config["topic"], qos) if config["publish"] else None
+
+    def publish(frame) -> None:
+        flags, _, _, payload = stamp.unpack(frame)
+        if flags & stamp.WATERMARK_ONLY:
+            return
+        external = codec.external_data(payload)
+        if image:
+            publisher.publish(images.to_ros(codec.decode(payload), cls))
+        elif external is not None and external[0] == config["type"]:
+            publisher.publish(bytes(external[1]))
+        else:
+            sys.stderr.write(f"bridge {config['topic']}: dropped a value that is not a {config['type']}\n")
+            return
+        state["published"] += 1
     try:
         while True:
             if config["subscribe"] and not config["publish"] and limit is not None and state["sent"] >= limit:
@@ -60,18 +74,8 @@ def main(config: Dict[str, Any], environ=None) -> int:
             if event["type"] == "STOP":
                 break
             if event["type"] == "INPUT" and publisher is not None and event["id"] == "msg":
-                flags, _, _, payload = stamp.unpack(payload_view(event["value"]))
-                if flags & stamp.WATERMARK_ONLY:
-                    continue
-                frame = codec.external_data(payload)
-                if image:
-                    publisher.publish(images.to_ros(codec.decode(payload), cls))
-                elif frame is not None and frame[0] == config["type"]:
-                    publisher.publish(bytes(frame[1]))
-                else:
-                    sys.stderr.write(f"bridge {config['topic']}: dropped a value that is not a {config['type']}\n")
-                    continue
-                state["published"] += 1
+                for one in stamp.frames(payload_view(event["value"])):  # a frame, or a batch of them
+                    publish(one)
     finally:
         ros.destroy_node()
         rclpy.try_shutdown()

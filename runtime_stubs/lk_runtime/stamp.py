@@ -4,10 +4,13 @@ A frame is ``HEADER`` (fixed size, little endian) followed by the codec's bytes 
 
 * ``version`` (u8): ``VERSION``; a frame of another version is refused, never guessed at.
 * ``flags`` (u8): ``WATERMARK_ONLY`` when the frame carries no value, only a new watermark;
-  then 6 bytes of padding.
+  ``BATCH`` when it carries other frames (``batch``); then 6 bytes of padding.
 * ``time`` (i64): the logical time of the message, in ticks of the run's clock (``tick_hz`` in the plan).
 * ``watermark`` (i64): every later message on this edge has a time of at least this many ticks
   (``NEVER``: none will come).
+
+A batch is the header (``BATCH``, time and watermark 0) followed by frames, each after its length (u32):
+one transport message for several frames of the same edge, in order (``frames`` reads them back).
 
 To add a field: append it to ``FIELDS`` and ``HEADER``, bump ``VERSION``, and accept the old version in
 ``unpack`` for as long as old recordings or peers must be read.
@@ -15,7 +18,7 @@ To add a field: append it to ``FIELDS`` and ``HEADER``, bump ``VERSION``, and ac
 from __future__ import annotations
 
 import struct
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 from .errors import CodecError
 
@@ -24,6 +27,8 @@ FIELDS = ("version", "flags", "time", "watermark")
 HEADER = struct.Struct("<BB6xqq")  # 24 bytes: the payload after it stays 8-byte aligned (zero-copy arrays)
 SIZE = HEADER.size
 WATERMARK_ONLY = 1
+BATCH = 2
+_LENGTH = struct.Struct("<I")
 NEVER = (1 << 63) - 1
 
 
@@ -55,3 +60,37 @@ def unpack(frame) -> Tuple[int, int, int, memoryview]:
     if time < 0 or watermark < time:
         raise CodecError(f"message frame with time {time} and watermark {watermark}: not a valid stamp")
     return flags, time, watermark, view[SIZE:]
+
+
+def batch(frames: Sequence[bytes]) -> bytes:
+    """One frame that carries ``frames``, in order."""
+    parts = [HEADER.pack(VERSION, BATCH, 0, 0)]
+    for frame in frames:
+        parts.append(_LENGTH.pack(len(frame)))
+        parts.append(frame)
+    return b"".join(parts)
+
+
+def frames(frame) -> Sequence:
+    """The frames a received frame carries: the frame itself, or the frames of a batch (slices of it);
+    raises CodecError for a malformed batch."""
+    if len(frame) < SIZE or not frame[1] & BATCH:
+        return (frame,)
+    if frame[0] != VERSION:
+        raise CodecError(f"message frame version {frame[0]}; this runtime reads version {VERSION}")
+    end = len(frame)
+    out: List = []
+    pos = SIZE
+    while pos < end:
+        if pos + 4 > end:
+            raise CodecError(f"a batch of frames is truncated at byte {pos}")
+        size = _LENGTH.unpack_from(frame, pos)[0]
+        pos += 4
+        if pos + size > end:
+            raise CodecError(f"a batch of frames is truncated at byte {pos} (a frame of {size} bytes)")
+        one = frame[pos:pos + size]
+        if size > 1 and one[1] & BATCH:
+            raise CodecError("a batch of frames holds another batch")
+        out.append(one)
+        pos += size
+    return out

@@ -12,7 +12,7 @@ from dora.testing import MockNode
 from lkbuild import Component, Node, System
 from lkbuild.graph.plan import node_plan
 from lkbuild.generators.dora.dataflow import node_wiring
-from lkbuild.runtime_stubs.lk_runtime import codec, ending, report, settings, stamp
+from lkbuild.runtime_stubs.lk_runtime import codec, dora_node, ending, report, settings, stamp
 from lkbuild.runtime_stubs.lk_runtime.dora_node import NodeRunner, main, payload_view
 from lkbuild.runtime_stubs.lk_runtime.errors import ComponentFailure
 from lkbuild.runtime_stubs.lk_runtime.settings import Settings
@@ -67,9 +67,14 @@ def arrow(value, at: int = 0) -> pa.Array:
     return pa.array(np.frombuffer(stamp.pack(at, at, codec.encode(value)), dtype=np.uint8))
 
 
-def values(frames) -> list:
+def frames_in(sent) -> list:
+    """The frames in what a Node sent on an output: each message is a frame or a batch of them."""
+    return [frame for message in sent for frame in stamp.frames(bytes(message))]
+
+
+def values(sent) -> list:
     """The values of the frames a Node sent (frames with only a watermark left out)."""
-    unpacked = [stamp.unpack(bytes(f)) for f in frames]
+    unpacked = [stamp.unpack(frame) for frame in frames_in(sent)]
     return [codec.decode(payload) for flags, _, _, payload in unpacked if not flags & stamp.WATERMARK_ONLY]
 
 
@@ -100,10 +105,55 @@ def test_a_source_sends_its_exported_output_as_codec_bytes_n_times_then_returns(
     node = MockNode([])                            # the stream ends: nothing more can be heard
     runner.run(node)
     assert values(node.outputs["ticker.out"]) == [1, 2, 3, 4, 5]
-    times = [stamp.unpack(bytes(f))[1:3] for f in node.outputs["ticker.out"]]
+    times = [stamp.unpack(f)[1:3] for f in frames_in(node.outputs["ticker.out"])]
     tick = runner.host.tick_hz // 1000  # ticker fires at 1 kHz: each frame says when the next one comes
     assert times == [(0, tick), (tick, 2 * tick), (2 * tick, 3 * tick), (3 * tick, 4 * tick), (4 * tick, stamp.NEVER)]
     assert runner.ending.sent_counts == {"ticker.out": 5}
+
+
+def test_frames_made_back_to_back_leave_in_batches_and_each_counts_as_a_message():
+    runner = runner_for("a", iterations=50)
+    node = MockNode([])
+    runner.run(node)  # --fast: the ticker fires back to back
+    sent = node.outputs["ticker.out"]
+    assert values(sent) == list(range(1, 51))
+    assert len(sent) < 50 and max(len(stamp.frames(bytes(m))) for m in sent) <= dora_node.BATCH_MAX
+    assert runner.ending.sent_counts == {"ticker.out": 50}
+
+
+def test_a_frame_made_long_after_the_one_before_leaves_at_once(monkeypatch):
+    runner = runner_for("a", iterations=3)
+    runner.node = node = MockNode([])
+    clock = iter([10.0, 10.0001, 11.0])  # the second frame comes 0.1 ms after the first, the third 1 s later
+    monkeypatch.setattr(dora_node.time, "monotonic", lambda: next(clock))
+    frames = [stamp.pack(i, i, codec.encode(i)) for i in range(3)]
+    runner.send("ticker", "out", frames[0])
+    assert len(node.outputs.get("ticker.out", [])) == 1  # nothing came just before it: it does not wait
+    runner.send("ticker", "out", frames[1])
+    assert len(node.outputs["ticker.out"]) == 1          # it came fast: it waits for what may follow
+    runner.send("ticker", "out", frames[2])               # too late to wait with it: both leave now
+    assert values(node.outputs["ticker.out"]) == [0, 1, 2] and len(node.outputs["ticker.out"]) == 2
+
+
+def test_a_large_frame_leaves_after_the_small_frames_sent_before_it():
+    runner = runner_for("a", iterations=3)
+    runner.node = node = MockNode([])
+    small, large = stamp.pack(0, 0, codec.encode(1)), stamp.pack(1, 1, codec.encode(np.zeros(8192, np.uint8)))
+    runner.sent_at = dora_node.time.monotonic()  # as if a frame had just gone: the small one waits
+    runner.send("ticker", "out", small)
+    runner.send("ticker", "out", large)
+    first, second = node.outputs["ticker.out"]
+    assert bytes(first) == small and len(bytes(second)) == len(large) and not runner.unsent
+
+
+def test_a_batch_received_fires_the_component_once_per_frame_in_order():
+    runner = runner_for("b")
+    frames = [stamp.pack(i, i, codec.encode(v)) for i, v in enumerate([4, 5, 6])]
+    node = MockNode([("doubler.x", pa.array(np.frombuffer(stamp.batch(frames), dtype=np.uint8))),
+                     ("doubler.x", arrow(7, at=3))])
+    runner.run(node)
+    assert runner.host.by_name["doubler"].fired == 4
+    assert runner.ending.received_counts == {"doubler.x": 4, "shape.image": 0}
 
 
 def test_the_leader_ends_the_run_when_the_other_node_says_it_received_everything():

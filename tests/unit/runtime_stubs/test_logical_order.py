@@ -149,3 +149,21 @@ def test_a_frame_carries_time_watermark_and_the_codec_bytes():
     flags, at, watermark, payload = stamp.unpack(stamp.pack(3, 7, codec.encode("x")))
     assert (flags, at, watermark, codec.decode(payload)) == (0, 3, 7, "x")
     assert stamp.unpack(stamp.watermark_frame(9))[:3] == (stamp.WATERMARK_ONLY, 9, 9)
+
+
+def test_a_batch_carries_frames_in_order_and_a_lone_frame_is_its_own_batch():
+    frames = [stamp.pack(1, 2, codec.encode("a")), stamp.watermark_frame(3), stamp.pack(3, 4, codec.encode([1]))]
+    assert [bytes(f) for f in stamp.frames(stamp.batch(frames))] == frames
+    assert stamp.frames(frames[0]) == (frames[0],)
+    assert stamp.unpack(stamp.batch(frames))[0] == stamp.BATCH
+
+
+@pytest.mark.parametrize("batch, why", [
+    (stamp.batch([stamp.pack(1, 1, b"xyz")])[:-1], "truncated"),
+    (stamp.batch([stamp.pack(1, 1)]) + b"\x01", "truncated"),
+    (stamp.batch([stamp.batch([stamp.pack(1, 1)])]), "holds another batch"),
+    (bytes([9, stamp.BATCH]) + bytes(22), "version 9"),
+])
+def test_a_malformed_batch_is_refused(batch, why):
+    with pytest.raises(codec.CodecError, match=why):
+        stamp.frames(batch)
