@@ -125,30 +125,41 @@ class NodeRunner(driver.Transport):
     def send(self, component: str, output: str, payload: bytes) -> None:
         output_id = self.outputs.get((component, output))
         if output_id is not None:
-            size = len(payload)
-            if size >= SHARED_MEMORY_MIN:
-                if output_id in self.unsent:
-                    self.flush()  # what this output sent before goes first
-                self.node.send_output(output_id, as_arrow(payload))
+            if len(payload) >= SHARED_MEMORY_MIN:
+                self.send_large(output_id, payload)
             else:
-                now = time.monotonic()
-                fast = now - self.sent_at < BATCH_WAIT_S  # the frame before came just now: more may follow
-                self.sent_at = now
-                if not self.unsent:
-                    self.unsent_since = now
-                unsent = self.unsent.get(output_id)
-                if unsent is None:
-                    self.unsent[output_id] = unsent = [payload]
-                    self.unsent_bytes[output_id] = size
-                else:
-                    unsent.append(payload)
-                    self.unsent_bytes[output_id] += size + 4
-                if not fast or len(unsent) >= BATCH_MAX or now - self.unsent_since >= BATCH_WAIT_S \
-                        or self.unsent_bytes[output_id] >= SHARED_MEMORY_MIN - 64:
-                    self.flush()
+                self.send_small(output_id, payload)
             self.ending.sent(output_id)
         if self.foreign_out:
             self.send_foreign(component, output, payload)
+
+    def send_large(self, output_id: str, payload: bytes, metadata: Optional[Dict[str, Any]] = None) -> None:
+        """A frame for shared memory: alone, as an Arrow array over its bytes, after what the output sent before."""
+        if output_id in self.unsent:
+            self.flush()
+        if metadata is None:
+            self.node.send_output(output_id, as_arrow(payload))
+        else:
+            self.node.send_output(output_id, as_arrow(payload), metadata)
+
+    def send_small(self, output_id: str, payload: bytes) -> None:
+        """A small frame: it leaves now, or waits to leave in a batch with the next ones (the module's doc)."""
+        size = len(payload)
+        now = time.monotonic()
+        fast = now - self.sent_at < BATCH_WAIT_S  # the frame before came just now: more may follow
+        self.sent_at = now
+        if not self.unsent:
+            self.unsent_since = now
+        unsent = self.unsent.get(output_id)
+        if unsent is None:
+            self.unsent[output_id] = unsent = [payload]
+            self.unsent_bytes[output_id] = size
+        else:
+            unsent.append(payload)
+            self.unsent_bytes[output_id] += size + 4
+        if not fast or len(unsent) >= BATCH_MAX or now - self.unsent_since >= BATCH_WAIT_S \
+                or self.unsent_bytes[output_id] >= SHARED_MEMORY_MIN - 64:
+            self.flush()
 
     def flush(self) -> None:
         """Send the frames that wait (see the module's doc): one alone as it is, several as a batch."""
@@ -297,9 +308,9 @@ class ProfiledRunner(NodeRunner):
         output_id = self.outputs.get((component, output))
         if output_id is not None:
             if len(payload) < SHARED_MEMORY_MIN:
-                self.node.send_output(output_id, profile.framed(self.profiler.outgoing(), payload))
+                self.send_small(output_id, profile.framed(self.profiler.outgoing(), payload))
             else:
-                self.node.send_output(output_id, as_arrow(payload), {profile.STAMP: self.profiler.outgoing()})
+                self.send_large(output_id, payload, {profile.STAMP: self.profiler.outgoing()})
             self.ending.sent(output_id)
         self.send_foreign(component, output, payload)
 
@@ -308,16 +319,18 @@ class ProfiledRunner(NodeRunner):
         if target is None:
             super().handle(event)
             return
-        # NodeRunner.handle's hot path, with the stamp read first
+        # NodeRunner.handle's hot path, with each message's stamp read first (a batch holds framed messages)
         input_id = event["id"]
-        stamp, payload = profile.unframed(payload_view(event["value"]))
-        if stamp is None:
-            stamp = (event.get("metadata") or {}).get(profile.STAMP)
-        self.profiler.received(input_id, stamp)
-        status = self.ending.received(input_id, time.monotonic())
-        if status is not None:
-            self.publish(status)  # before handling: see ending
-        self.host.receive(target[0], target[1], payload)
+        view = payload_view(event["value"])
+        first = profile.unframed(view)
+        for stamp_text, payload in [first] if first[0] is not None else map(profile.unframed, stamp.frames(view)):
+            if stamp_text is None:
+                stamp_text = (event.get("metadata") or {}).get(profile.STAMP)
+            self.profiler.received(input_id, stamp_text)
+            status = self.ending.received(input_id, time.monotonic())
+            if status is not None:
+                self.publish(status)  # before handling: see ending
+            self.host.receive(target[0], target[1], payload)
         self.host.drain()
 
 

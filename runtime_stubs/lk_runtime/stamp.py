@@ -74,10 +74,8 @@ def batch(frames: Sequence[bytes]) -> bytes:
 def frames(frame) -> Sequence:
     """The frames a received frame carries: the frame itself, or the frames of a batch (slices of it);
     raises CodecError for a malformed batch."""
-    if len(frame) < SIZE or not frame[1] & BATCH:
-        return (frame,)
-    if frame[0] != VERSION:
-        raise CodecError(f"message frame version {frame[0]}; this runtime reads version {VERSION}")
+    if len(frame) < SIZE or frame[0] != VERSION or not frame[1] & BATCH:
+        return (frame,)  # (a frame of another version is refused by ``unpack``)
     end = len(frame)
     out: List = []
     pos = SIZE
@@ -89,7 +87,7 @@ def frames(frame) -> Sequence:
         if pos + size > end:
             raise CodecError(f"a batch of frames is truncated at byte {pos} (a frame of {size} bytes)")
         one = frame[pos:pos + size]
-        if size > 1 and one[1] & BATCH:
+        if size >= SIZE and one[0] == VERSION and one[1] & BATCH:
             raise CodecError("a batch of frames holds another batch")
         out.append(one)
         pos += size

@@ -13,7 +13,7 @@ from lkbuild import Component, Node, System
 from lkbuild.graph.plan import node_plan
 from lkbuild.generators.dora.dataflow import node_wiring
 from lkbuild.runtime_stubs.lk_runtime import codec, dora_node, ending, report, settings, stamp
-from lkbuild.runtime_stubs.lk_runtime.dora_node import NodeRunner, main, payload_view
+from lkbuild.runtime_stubs.lk_runtime.dora_node import NodeRunner, ProfiledRunner, main, payload_view
 from lkbuild.runtime_stubs.lk_runtime.errors import ComponentFailure
 from lkbuild.runtime_stubs.lk_runtime.settings import Settings
 
@@ -78,12 +78,13 @@ def values(sent) -> list:
     return [codec.decode(payload) for flags, _, _, payload in unpacked if not flags & stamp.WATERMARK_ONLY]
 
 
-def runner_for(node: str, iterations=None, spec=None) -> NodeRunner:
+def runner_for(node: str, iterations=None, spec=None, profile=False) -> NodeRunner:
     spec = spec or system()
     plan = node_plan(spec, node)
     instances = {c["name"]: globals()[{"ticker": "Ticker", "doubler": "Doubler", "shape": "Shape"}[c["name"]]]()
                  for c in plan["components"]}
-    return NodeRunner(plan, node_wiring(spec, node), instances, Settings(iterations, realtime=False))
+    return (ProfiledRunner if profile else NodeRunner)(plan, node_wiring(spec, node), instances,
+                                                        Settings(iterations, realtime=False, profile=profile))
 
 
 @pytest.fixture(autouse=True)
@@ -154,6 +155,20 @@ def test_a_batch_received_fires_the_component_once_per_frame_in_order():
     runner.run(node)
     assert runner.host.by_name["doubler"].fired == 4
     assert runner.ending.received_counts == {"doubler.x": 4, "shape.image": 0}
+
+
+def test_profiled_frames_travel_in_batches_and_each_keeps_its_stamp():
+    source = runner_for("a", iterations=12, profile=True)
+    sent_by_a = MockNode([])
+    source.run(sent_by_a)
+    messages = sent_by_a.outputs["ticker.out"]
+    assert len(messages) < 12  # batched, each frame with the profiler's stamp in front
+    receiver = runner_for("b", profile=True)
+    receiver.run(MockNode([("doubler.x", pa.array(np.frombuffer(bytes(m), dtype=np.uint8))) for m in messages]))
+    assert receiver.host.by_name["doubler"].fired == 12
+    assert receiver.ending.received_counts["doubler.x"] == 12
+    arrivals = receiver.profiler.arrivals["doubler.x"]
+    assert arrivals.messages == 12 and arrivals.latency.count == 12  # every frame's own stamp was read
 
 
 def test_the_leader_ends_the_run_when_the_other_node_says_it_received_everything():

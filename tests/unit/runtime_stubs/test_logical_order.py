@@ -156,13 +156,14 @@ def test_a_batch_carries_frames_in_order_and_a_lone_frame_is_its_own_batch():
     assert [bytes(f) for f in stamp.frames(stamp.batch(frames))] == frames
     assert stamp.frames(frames[0]) == (frames[0],)
     assert stamp.unpack(stamp.batch(frames))[0] == stamp.BATCH
+    other = bytes([9, stamp.BATCH]) + bytes(22)  # another version's frame is not read as a batch: unpack refuses it
+    assert stamp.frames(other) == (other,)
 
 
 @pytest.mark.parametrize("batch, why", [
     (stamp.batch([stamp.pack(1, 1, b"xyz")])[:-1], "truncated"),
     (stamp.batch([stamp.pack(1, 1)]) + b"\x01", "truncated"),
     (stamp.batch([stamp.batch([stamp.pack(1, 1)])]), "holds another batch"),
-    (bytes([9, stamp.BATCH]) + bytes(22), "version 9"),
 ])
 def test_a_malformed_batch_is_refused(batch, why):
     with pytest.raises(codec.CodecError, match=why):
