@@ -125,8 +125,8 @@ def test_frames_made_back_to_back_leave_in_batches_and_each_counts_as_a_message(
 def test_a_frame_made_long_after_the_one_before_leaves_at_once(monkeypatch):
     runner = runner_for("a", iterations=3)
     runner.node = node = MockNode([])
-    clock = iter([10.0, 10.0001, 11.0])  # the second frame comes 0.1 ms after the first, the third 1 s later
-    monkeypatch.setattr(dora_node.time, "monotonic", lambda: next(clock))
+    clock = [10.0, 10.0001, 11.0]  # the second frame comes 0.1 ms after the first, the third 1 s later
+    monkeypatch.setattr(dora_node.time, "monotonic", lambda: clock.pop(0) if len(clock) > 1 else clock[0])
     frames = [stamp.pack(i, i, codec.encode(i)) for i in range(3)]
     runner.send("ticker", "out", frames[0])
     assert len(node.outputs.get("ticker.out", [])) == 1  # nothing came just before it: it does not wait
