@@ -64,7 +64,7 @@ def robot_system():
 
 
 ROBOT = """
-import json, sys, time
+import json, select, sys, time
 import numpy as np
 import rclpy
 from geometry_msgs.msg import Twist
@@ -74,6 +74,8 @@ from sensor_msgs.msg import Image, LaserScan
 sys.path.insert(0, sys.argv[1])
 from ros_topic_systems import robot_frame
 expected = json.loads(sys.argv[2])  # {"twists": n, "seen": n}: what to wait for before saying what it got
+# It publishes until its stdin closes (the system's run is over: a bridge may still want a frame after the
+# robot got its Twists; a best-effort frame can be lost) and it has what it expects, or it is interrupted.
 
 rclpy.init()
 node = rclpy.create_node("test_robot")
@@ -99,9 +101,12 @@ def tick():
 
 node.create_timer(0.05, tick)
 print("ready", flush=True)
+run_over = False
 try:
-    while len(got) < expected["twists"] or len(seen) < expected["seen"]:  # or until interrupted
+    while not run_over or len(got) < expected["twists"] or len(seen) < expected["seen"]:  # or until interrupted
         rclpy.spin_once(node, timeout_sec=0.1)
+        if not run_over and select.select([sys.stdin], [], [], 0)[0]:
+            run_over = sys.stdin.readline() == ""
 except KeyboardInterrupt:
     pass
 print(json.dumps({"published": k, "twists": [[t.linear.x, t.angular.z] for t in got], "seen": len(seen)}),

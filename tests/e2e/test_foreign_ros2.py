@@ -39,12 +39,12 @@ def test_a_system_subscribes_and_publishes_existing_topics_with_their_real_types
     before = shm_files()
     expected = {"twists": ITERATIONS, "seen": ITERATIONS if engine == "ros2" else 0}
     robot = subprocess.Popen([sys.executable, "-c", ros_topic_systems.ROBOT, str(Path(__file__).parent),
-                              json.dumps(expected)], stdout=subprocess.PIPE, text=True)
+                              json.dumps(expected)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert robot.stdout.readline().strip() == "ready"
         result = system.launch(engine=engine, out=tmp_path / "build", iterations=ITERATIONS,
                                record_dir=tmp_path / "rec", timeout=120)
-        try:  # the robot ends once it has everything (the last messages may still be on their way)
+        try:  # its stdin closes: the robot ends once it has everything (the last messages may be on their way)
             out, _ = robot.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             robot.send_signal(signal.SIGINT)  # it did not get everything: say what it got
