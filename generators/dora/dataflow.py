@@ -138,6 +138,8 @@ def node_wiring(spec, node: str) -> Dict[str, Any]:
         "status_inputs": [[status_input(p), p] for p in plane["status_from"]],
         "control_output": CONTROL_OUTPUT if leader == node else None,
         "control_input": CONTROL_OUTPUT if leader is not None and leader != node else None,
+        # outputs read by a ROS bridge node: no end-of-run count waits for them, so they are never batched
+        "unbatched": sorted({output_key(e.src, e.output) for e in _bridged_from(spec, node)}),
         **boundary_wiring(spec, node),
     }
 

@@ -20,6 +20,7 @@ events do not queue up) leave alone, as soon as they are made. When events queue
 keep up, a source with ``--fast``), a batch costs one round trip to the daemon and one wake-up of each
 receiver instead of one per frame. A frame can wait for the handling of one event that was already queued
 (or one firing with ``--fast``), and only when the frame before it came less than ``BATCH_WAIT_S`` earlier.
+Outputs read by a ROS bridge node (``wiring["unbatched"]``) are never batched.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from .settings import Settings
 SHARED_MEMORY_MIN = 4096  # dora moves payloads this large through shared memory
 BATCH_MAX = 32  # frames in one batch at most (a frame of a batch waits for the others it is sent with)
 BATCH_WAIT_S = 0.0005  # frames this close together are batched; a frame waits at most about this long
+BRIDGE_LINGER_S = 1.0  # a Node that sent to a ROS bridge node ends no sooner than this after the last frame
 
 
 def payload_view(value):
@@ -116,6 +118,8 @@ class NodeRunner(driver.Transport):
         self.stop_requested = False
         self.node = None
         self.unsent: Dict[str, list] = {}  # output id -> small frames not sent yet (see the module's doc)
+        self.unbatched = set(wiring.get("unbatched", ()))
+        self.bridged_at: Optional[float] = None  # when the last frame to a ROS bridge node was sent
         self.unsent_bytes: Dict[str, int] = {}
         self.unsent_since = 0.0  # when the first of them was made
         self.sent_at = 0.0       # when the last small frame was made
@@ -144,6 +148,12 @@ class NodeRunner(driver.Transport):
 
     def send_small(self, output_id: str, payload: bytes) -> None:
         """A small frame: it leaves now, or waits to leave in a batch with the next ones (the module's doc)."""
+        if output_id in self.unbatched:
+            # A ROS bridge node reads it: no end-of-run count covers that edge, and dora 1.1 drops what a
+            # node that exits had not delivered, so nothing may still wait when this Node ends.
+            self.node.send_output(output_id, payload)
+            self.bridged_at = time.monotonic()
+            return
         size = len(payload)
         now = time.monotonic()
         fast = now - self.sent_at < BATCH_WAIT_S  # the frame before came just now: more may follow
@@ -280,6 +290,10 @@ class NodeRunner(driver.Transport):
             except Exception:
                 if not self.stop_requested:
                     raise  # a Node asked to stop may find the dataflow gone: what waited goes with it
+        if self.bridged_at is not None and not self.stop_requested:
+            # No end-of-run count covers a ROS bridge's edge, dora 1.1 delivers a node's first messages late
+            # and drops what a node that exits had not delivered: give the last frames time to arrive.
+            time.sleep(max(0.0, BRIDGE_LINGER_S - (time.monotonic() - self.bridged_at)))
 
     def fail(self) -> None:
         """Tell the other Nodes that this one failed, so that they stop too (best effort)."""

@@ -35,7 +35,6 @@ from .settings import Settings
 STATUS_PERIOD = 0.05     # s: the loop wakes at least this often (stop requests, the end of the run)
 WAIT_LOG_PERIOD = 5.0    # s between two "waiting for peers" log lines
 ACK_TIMEOUT = 5.0        # s to wait for peers to acknowledge the last status before exiting
-FOREIGN_WAIT_S = 2.0     # s to wait for a first subscriber of a RosTopic publication before starting
 
 
 def main(plan: Dict[str, Any], argv: Optional[List[str]] = None, messages: Optional[Dict[str, Any]] = None) -> int:
@@ -258,7 +257,7 @@ class NodeProcess(driver.Transport):
         started = last_log = time.monotonic()
         while not self.stop_requested and not self.ending.done:
             missing = self._unmatched()
-            if time.monotonic() - started < FOREIGN_WAIT_S:
+            if time.monotonic() - started < ros2_wire.FOREIGN_WAIT_S:
                 # a RosTopic publication: its subscribers are not ours to count, but one that is already
                 # there should not miss the first messages while discovery completes
                 missing += [f"{topic['full_name']} (a subscriber)" for pubs in self.publishers.values()

@@ -89,6 +89,9 @@ def qos(depth: int, keep_all: bool):
                       reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
+FOREIGN_WAIT_S = 2.0  # s to wait for a first subscriber of a RosTopic publication before publishing (both engines)
+
+
 def topic_qos(fields: Dict[str, Any]):
     """The QoS of a RosTopic, from its resolved fields (``lkbuild.foreign.resolve_qos``)."""
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any, Dict
 
 from . import codec, images, ros2_wire, stamp
@@ -62,6 +63,11 @@ def main(config: Dict[str, Any], environ=None) -> int:
             return
         state["published"] += 1
     try:
+        if publisher is not None:
+            # A subscriber that is already there must not miss the first messages while discovery completes.
+            started = time.monotonic()
+            while publisher.get_subscription_count() == 0 and time.monotonic() - started < ros2_wire.FOREIGN_WAIT_S:
+                rclpy.spin_once(ros, timeout_sec=0.01)
         while True:
             if config["subscribe"] and not config["publish"] and limit is not None and state["sent"] >= limit:
                 break

@@ -9,6 +9,7 @@ from lkbuild.engines.dora import DoraEngine
 from lkbuild.foreign import timer_hz
 from lkbuild.generators import dora as dora_generator
 from lkbuild.graph import SystemSpec
+from lkbuild.generators.dora.dataflow import node_wiring
 from lkbuild.graph.plan import feeds, run_plan
 
 
@@ -232,6 +233,8 @@ def test_on_dora_a_ros_topic_is_a_bridge_node_wired_with_codec_ids():
     assert nodes["_lk_ros.cmd_vel"]["inputs"]["msg"]["source"] == "drive/steer.out"
     assert nodes["drive"]["inputs"]["steer.scan"]["source"] == "_lk_ros.scan/out"
     assert "steer.out" in nodes["drive"]["outputs"]
+    # the bridge is no lkbuild Node (no end-of-run count): what it reads leaves at once, never batched
+    assert node_wiring(steer_system().spec(), "drive")["unbatched"] == ["steer.out"]
     bridge = files["nodes/_lk_ros.scan.py"].decode()
     assert '"topic": "/scan"' in bridge and '"subscribe": true' in bridge and '"publish": false' in bridge
 

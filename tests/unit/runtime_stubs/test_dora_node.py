@@ -136,6 +136,29 @@ def test_a_frame_made_long_after_the_one_before_leaves_at_once(monkeypatch):
     assert values(node.outputs["ticker.out"]) == [0, 1, 2] and len(node.outputs["ticker.out"]) == 2
 
 
+def test_an_output_a_ros_bridge_reads_is_never_batched():
+    runner = runner_for("a", iterations=3)
+    runner.node = node = MockNode([])
+    runner.unbatched = {"ticker.out"}  # what node_wiring lists for an output read by a ROS bridge node
+    runner.sent_at = dora_node.time.monotonic()  # a frame just went: another output's would wait
+    frames = [stamp.pack(i, i, codec.encode(i)) for i in range(3)]
+    for frame in frames:
+        runner.send("ticker", "out", frame)
+    assert [bytes(m) for m in node.outputs["ticker.out"]] == frames and not runner.unsent
+
+
+def test_a_node_that_sent_to_a_ros_bridge_gives_its_last_frames_time_to_arrive(monkeypatch):
+    runner = runner_for("a", iterations=2)
+    runner.unbatched = {"ticker.out"}
+    slept = []
+    monkeypatch.setattr(dora_node.time, "sleep", slept.append)
+    runner.run(MockNode([]))
+    assert len(slept) == 1 and 0.5 < slept[0] <= dora_node.BRIDGE_LINGER_S
+    plain = runner_for("a", iterations=2)
+    plain.run(MockNode([]))
+    assert len(slept) == 1  # a Node that sent nothing to a bridge ends at once
+
+
 def test_a_large_frame_leaves_after_the_small_frames_sent_before_it():
     runner = runner_for("a", iterations=3)
     runner.node = node = MockNode([])
