@@ -132,8 +132,8 @@ class Ending:
         self.answered = False                  # ... and this Node answered it
         self.warm: set = set()                 # the leader: the Nodes that answered
         mine = [feed for feed in run.get("feeds", ()) if feed[0] == node]
-        self.feeds = {key: kind for _, key, kind, *_ in mine}
-        self.feeder = {feed[1]: feed[3] if len(feed) > 3 else feed[1] for feed in mine}  # key -> foreign endpoint
+        self.feeds = {key: kind for _, key, kind, _ in mine}
+        self.feeder = {key: endpoint for _, key, _, endpoint in mine}  # input key -> the foreign endpoint
         self.heard_from: set = set()  # the foreign endpoints whose messages arrived here
         self.feeds_closed: set = set()
         self.feed_at: Dict[str, float] = {}

@@ -80,8 +80,7 @@ def main(config: Dict[str, Any], environ=None) -> int:
             if event["type"] == "STOP":
                 break
             if event["type"] == "INPUT" and publisher is not None and event["id"] == "msg":
-                for one in stamp.frames(payload_view(event["value"])):  # a frame, or a batch of them
-                    publish(one)
+                publish(payload_view(event["value"]))  # never a batch: its input is unbatched (dora_node)
     finally:
         ros.destroy_node()
         rclpy.try_shutdown()
