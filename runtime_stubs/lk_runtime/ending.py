@@ -48,7 +48,9 @@ Node; decisions go from the leader to each Node.
   last message and the ``drain`` decision (a Node that said idle before the drain says busy again until
   then); for ``RELAY_SILENT_S`` while that relay has sent this Node nothing at all (a node's first message
   can come late: the relay may still be on its way to its first output). A Node is idle only when its
-  foreign inputs are settled.
+  foreign inputs are settled. Before the drain a relay's inputs count as settled (so that a Node with
+  clocks can say idle), so the leader ends the run only on a status such a Node gave after the drain
+  (``"drained": true``).
 """
 from __future__ import annotations
 
@@ -133,6 +135,8 @@ class Ending:
         self.warm: set = set()                 # the leader: the Nodes that answered
         mine = [feed for feed in run.get("feeds", ()) if feed[0] == node]
         self.feeds = {key: kind for _, key, kind, _ in mine}
+        # the Nodes with inputs fed by a relay: only their word after the drain can end the run
+        self.relayed = {n for n, _, kind, _ in run.get("feeds", ()) if kind == "relay"}
         self.feeder = {key: endpoint for _, key, _, endpoint in mine}  # input key -> the foreign endpoint
         self.heard_from: set = set()  # the foreign endpoints whose messages arrived here
         self.feeds_closed: set = set()
@@ -240,7 +244,10 @@ class Ending:
                 continue
             if kind == "source":
                 return False, None
-            quiet = now - max(self.feed_at.get(key, 0.0), self.drained_at or 0.0)
+            marks = [t for t in (self.feed_at.get(key), self.drained_at) if t is not None]
+            if not marks:
+                continue  # before the drain, with nothing from it yet: settled (the leader waits for the drain)
+            quiet = now - max(marks)
             needed = RELAY_QUIET_S if self.feeder[key] in self.heard_from else RELAY_SILENT_S
             if quiet < needed:
                 left = needed - quiet
@@ -339,7 +346,10 @@ class Ending:
                 self.drained_at = now
                 decision.control = self._control(drain=True)
             return
-        if not all(statuses.get(n, {}).get("idle") for n in self.nodes):
+        # A Node fed by a relay said idle before the drain with its relays taken as settled: that word
+        # cannot end the run (its relays' quiet is counted from the drain on).
+        if not all(statuses.get(n, {}).get("idle") and (n not in self.relayed or statuses[n].get("drained"))
+                   for n in self.nodes):
             self.stable = None
             self._resync(now, decision)
             return
@@ -391,7 +401,10 @@ class Ending:
         return idle, self.changes
 
     def _status(self, idle: bool) -> Dict[str, Any]:
-        return {"node": self.node, "run": self.run_id, "idle": idle, **self.counts()}
+        status = {"node": self.node, "run": self.run_id, "idle": idle, **self.counts()}
+        if self.node in self.relayed:
+            status["drained"] = self.drained
+        return status
 
     def _all_statuses(self, idle: bool) -> Dict[str, Dict[str, Any]]:
         return {**self.statuses, self.node: self._status(idle)}
@@ -418,7 +431,7 @@ def parse(raw) -> Optional[Dict[str, Any]]:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("node"), str) or not isinstance(data.get("run", ""), str):
         return None
-    if not isinstance(data.get("failed", False), (bool, str)):
+    if not isinstance(data.get("failed", False), (bool, str)) or not isinstance(data.get("drained", False), bool):
         return None
     if "idle" in data:
         if not isinstance(data["idle"], bool):

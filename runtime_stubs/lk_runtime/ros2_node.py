@@ -135,6 +135,9 @@ class NodeProcess(driver.Transport):
             self._flush()
         if self.recorder is not None:
             self.recorder.close()
+        for pub, topic, _ in (p for pubs in self.publishers.values() for p in pubs):
+            if topic.get("foreign"):  # a RosTopic's subscribers are not in the end-of-run protocol
+                ros2_wire.wait_for_acks(pub, lambda: self.executor.spin_once(timeout_sec=0.01))
         for node in self.nodes.values():
             node.destroy_node()
         rclpy.try_shutdown()

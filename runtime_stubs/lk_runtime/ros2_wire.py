@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+import time
 from typing import Any, Dict
 
 from . import codec
@@ -90,6 +91,24 @@ def qos(depth: int, keep_all: bool):
 
 
 FOREIGN_WAIT_S = 2.0  # s to wait for a first subscriber of a RosTopic publication before publishing (both engines)
+ACK_WAIT_S = 3.0      # s a RosTopic publisher that is about to end waits for its subscribers' acknowledgements
+
+
+def wait_for_acks(publisher, spin, timeout: float = ACK_WAIT_S) -> bool:
+    """Whether every (reliable) subscriber acknowledged what ``publisher`` sent, asked until ``timeout``.
+
+    A process that ends right after publishing takes what it had not delivered with it. Asked without a
+    wait each time (Fast DDS's own wait can block past its timeout when a reader leaves meanwhile);
+    ``spin`` runs the process's callbacks in between. Best-effort publishers never wait.
+    """
+    from rclpy.duration import Duration
+
+    deadline = time.monotonic() + timeout
+    while not publisher.wait_for_all_acked(Duration(seconds=0)):
+        if time.monotonic() >= deadline:
+            return False
+        spin()
+    return True
 
 
 def topic_qos(fields: Dict[str, Any]):

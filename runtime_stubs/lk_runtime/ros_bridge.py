@@ -81,9 +81,13 @@ def main(config: Dict[str, Any], environ=None) -> int:
                 break
             if event["type"] == "INPUT" and publisher is not None and event["id"] == "msg":
                 publish(payload_view(event["value"]))  # never a batch: its input is unbatched (dora_node)
+        if publisher is not None and state["published"]:
+            state["acked"] = ros2_wire.wait_for_acks(publisher, lambda: rclpy.spin_once(ros, timeout_sec=0.01))
     finally:
         ros.destroy_node()
         rclpy.try_shutdown()
+    acked = "" if "acked" not in state else " (acknowledged)" if state["acked"] else \
+        f" (not acknowledged within {ros2_wire.ACK_WAIT_S:.0f} s)"
     sys.stdout.write(f"lkbuild bridge {config['topic']} ({config['type']}): {state['sent']} sent to the dataflow, "
-                     f"{state['published']} published\n")
+                     f"{state['published']} published{acked}\n")
     return 0
