@@ -14,6 +14,7 @@ Plain script: ``python bench/native_overhead.py`` prints two tables.
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 import tracemalloc
 
@@ -25,7 +26,7 @@ from lkbuild.runtime_stubs.lk_runtime.build import build_node
 from lkbuild.runtime_stubs.lk_runtime.host import Host
 
 ITERATIONS = 20_000
-REPEATS = 7
+REPEATS = 9
 ARRAY_BYTES = 1 << 20
 HOPS = 3
 
@@ -104,16 +105,23 @@ def host_for(system: System, iterations: int) -> Host:
     return Host(plan, build_node(plan), strict=True, iterations=iterations)
 
 
-def best_of(prepare, repeats=REPEATS) -> float:
-    """The best of ``repeats`` runs of what ``prepare()`` returns; building it is not timed, for either side."""
-    times = []
-    for _ in range(repeats):
-        run = prepare()
-        gc.collect()
-        start = time.process_time()
-        run()
-        times.append(time.process_time() - start)
-    return min(times)
+def timed(prepare) -> float:
+    """CPU seconds of one run of what ``prepare()`` returns; building it is not timed, for either side."""
+    run = prepare()
+    gc.collect()
+    start = time.process_time()
+    run()
+    return time.process_time() - start
+
+
+def alternated(*prepares, repeats=REPEATS):
+    """The median time of each side over ``repeats`` rounds, the sides taking turns to go first."""
+    times = [[] for _ in prepares]
+    for i in range(repeats):
+        order = list(enumerate(prepares)) if i % 2 == 0 else list(reversed(list(enumerate(prepares))))
+        for index, prepare in order:
+            times[index].append(timed(prepare))
+    return [statistics.median(t) for t in times]
 
 
 def overhead(name, make, iterations):
@@ -143,8 +151,7 @@ def overhead(name, make, iterations):
             messages["n"] = host.messages
         return run
 
-    t_direct = best_of(direct)
-    t_native = best_of(native)
+    t_direct, t_native = alternated(direct, native)
     n = messages["n"]
     return [
         ("direct calls", t_direct / iterations * 1e6, t_direct / n * 1e6, 1.0),
@@ -192,7 +199,7 @@ def main() -> None:
               ("vision", "160x120 frame -> threshold + centroid -> sink", vision, ITERATIONS // 10)]
     for name, label, make, iterations in chains:
         rows, messages = overhead(name, make, iterations)
-        print(f"{label}: {iterations} iterations, {messages} messages, best of {REPEATS}")
+        print(f"{label}: {iterations} iterations, {messages} messages, medians of {REPEATS} alternated runs")
         print(f"{'':16}{'us/iteration':>14}{'us/message':>12}{'ratio':>8}")
         for row, per_iteration, per_message, ratio in rows:
             print(f"{row:16}{per_iteration:14.2f}{per_message:12.2f}{ratio:8.1f}")

@@ -81,7 +81,7 @@ class Slot:
     __slots__ = ("name", "obj", "forward", "inputs", "required", "outputs", "rate_hz", "is_source",
                  "starts_loop", "latest", "fired", "routes", "exported", "set_up", "node", "machine",
                  "index", "period", "next_tick", "pending", "feeds", "position", "schedule", "played",
-                 "direct", "port", "positional", "local")
+                 "direct", "port", "positional", "local", "only")
 
     def __init__(self, entry: Dict[str, Any], obj: Any, node: str = "local", machine: str = "local"):
         self.name = entry["name"]
@@ -117,6 +117,7 @@ class Slot:
         self.port = self.inputs[0] if len(self.inputs) == 1 else None
         self.positional = self.port is not None and takes_first(obj.forward, self.port)
         self.local = None  # the one output's routes, when only this Host's components receive it (Host.start)
+        self.only = None  # ... and its one receiver, when that one is fired directly
 
 
 def takes_first(method, name: str) -> bool:
@@ -262,6 +263,8 @@ class Host:
             only = slot.outputs[0] if len(slot.outputs) == 1 else None
             local = only is not None and self.strict and self.record is None and only not in slot.exported
             slot.local = slot.routes[only] if local and slot.routes[only] else None
+            receivers = slot.local or ()
+            slot.only = receivers[0][0] if len(receivers) == 1 and receivers[0][0].direct else None
             slot.positional = slot.positional and getattr(slot.forward, "__self__", None) is slot.obj
         self.start_loops()
         self._clock = []
@@ -447,6 +450,17 @@ class Host:
         except COMPONENT_EXIT:
             raise ComponentFailure(slot.name, slot.node, slot.machine, "forward", format_traceback()) from None
         if result is None:
+            return
+        only = slot.only
+        if only is not None:  # the chain's hot path: one receiver, on this Host, fired directly
+            self.messages += 1
+            if type(result) not in SHARED:
+                try:
+                    result = codec.carry(result)
+                except codec.CodecError as exc:
+                    raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
+                                           f"CodecError: output '{slot.outputs[0]}': {exc}\n") from None
+            self._fire(only, result)  # at the same logical time
             return
         local = slot.local
         if local is None:

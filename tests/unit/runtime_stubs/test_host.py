@@ -455,6 +455,18 @@ def test_a_value_the_codec_cannot_carry_fails_the_run_naming_component_and_outpu
     )
 
 
+@pytest.mark.parametrize("kind", ["set", "object_array"])
+def test_a_value_the_codec_cannot_carry_to_a_direct_receiver_fails_naming_its_sender(kind):
+    # the sink has one input, fed on this Host: it is fired directly, on the chain's hot path
+    source, sink = Emits(kind=kind), Sink()
+    sink(x=source.out)
+    with pytest.raises(ComponentFailure) as err:
+        run(source, sink, iterations=1)
+    assert str(err.value).startswith("component 'emits' (node 'local', machine 'local') raised in forward():\n"
+                                     "CodecError: output 'out': ")
+    assert sink.seen == []
+
+
 class Mutates(Component):
     outputs = ()
 
