@@ -20,7 +20,7 @@ import dataclasses
 import re
 import struct
 import sys
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from .errors import CodecError
 
@@ -77,6 +77,14 @@ def encode(value: Any) -> bytes:
     parts = [MAGIC]
     _encode(value, parts, 0, [len(MAGIC)])
     return b"".join(parts)
+
+
+def encode_parts(value: Any) -> Tuple[List[Any], int]:
+    """``encode(value)`` before its pieces are joined: (the pieces, their total size). An array's data is a
+    view of the array: whoever writes the pieces into a buffer of their own copies it once."""
+    parts, size = [MAGIC], [len(MAGIC)]
+    _encode(value, parts, 0, size)
+    return parts, size[0]
 
 
 def _is_numpy(value) -> bool:

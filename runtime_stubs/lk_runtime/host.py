@@ -40,6 +40,9 @@ NEVER = stamp.NEVER
 SHARED = codec.SHARED
 _LATEST = object()  # Host._fire: call forward() with the component's latest inputs
 Send = Callable[[str, str, bytes], None]
+# (component, output, stamp header, codec pieces, their size): a large frame, for the engine to copy once
+SendParts = Callable[[str, str, bytes, List[Any], int], None]
+PARTS_MIN = 1 << 16  # a message to another Node this large goes out in pieces (send_parts), if the engine can
 # What a component may raise that fails the run in its name: any exception, and sys.exit() too — a
 # component that would end its process has failed (Ctrl-C, KeyboardInterrupt, stays a stop request).
 COMPONENT_EXIT = (Exception, SystemExit)
@@ -142,7 +145,7 @@ class Host:
 
     def __init__(self, plan: Dict[str, Any], instances: Dict[str, Any], *, send: Optional[Send] = None,
                  record: Optional[Record] = None, strict: bool = True, iterations: Optional[int] = None,
-                 logical_time: bool = True):
+                 logical_time: bool = True, send_parts: Optional[SendParts] = None):
         self.node = plan.get("node", "local")
         self.machine = plan.get("machine") or "local"
         self.slots = [Slot(entry, instances[entry["name"]], self.node, self.machine)
@@ -167,6 +170,7 @@ class Host:
         # per exported output: the watermark last sent with it (a receiver starts at 0)
         self.sent_watermark = {(s.name, o): 0 for s in self.slots for o in s.exported}
         self.send = send
+        self.send_parts = send_parts
         self.record = record
         self.strict = strict
         self.iterations = iterations
@@ -536,11 +540,22 @@ class Host:
                                        f"CodecError: output '{output}': {exc}\n") from None
             return
         if self.strict or exported or self.record is not None:
+            # Only another Node receives it: a large one goes in pieces, copied once, into the engine's buffer.
+            pieces = exported and not routes and self.record is None and self.send_parts is not None
             try:
-                payload = codec.encode(value)
+                if pieces:
+                    parts, size = codec.encode_parts(value)
+                    payload = None if size >= PARTS_MIN else b"".join(parts)
+                else:
+                    payload = codec.encode(value)
             except codec.CodecError as exc:
                 raise ComponentFailure(slot.name, slot.node, slot.machine, "forward",
                                        f"CodecError: output '{output}': {exc}\n") from None
+            if payload is None:
+                self.messages += 1
+                header = stamp.header(self.now, self._watermark(slot, output, self.now))
+                self.send_parts(slot.name, output, header, parts, size)
+                return
             self._send_payload(slot, output, payload, value)
             return
         self.messages += 1
@@ -553,11 +568,15 @@ class Host:
         if self.record is not None:
             self.record(slot.name, output, payload, at)
         if output in slot.exported and self.send is not None:
-            watermark = max(self._promise_out(slot), at) if self.logical_time else at
-            self.sent_watermark[(slot.name, output)] = watermark
-            self.send(slot.name, output, stamp.pack(at, watermark, payload))
+            self.send(slot.name, output, stamp.pack(at, self._watermark(slot, output, at), payload))
         for dst, port in slot.routes[output]:
             self._queue(dst, port, at, codec.decode(payload) if self.strict or value is None else value)
+
+    def _watermark(self, slot: Slot, output: str, at: int) -> int:
+        """The watermark a message sent now on ``output`` carries (and the last one sent on it)."""
+        watermark = max(self._promise_out(slot), at) if self.logical_time else at
+        self.sent_watermark[(slot.name, output)] = watermark
+        return watermark
 
     # -- the in-process scheduler (native engine) -----------------------------------------------------------
     def run_with(self, body: Callable[[], None]) -> None:

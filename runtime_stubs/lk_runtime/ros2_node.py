@@ -114,7 +114,8 @@ class NodeProcess(driver.Transport):
         instances = {entry["name"]: self._build(entry) for entry in self.plan["components"]}
         logs.capture(self.plan, instances)  # what components print, prefixed node/component
         self.host = Host(self.plan, instances, send=self._send, record=self.recorder, strict=True,
-                         iterations=self.settings.iterations, logical_time=self.settings.logical_time)
+                         iterations=self.settings.iterations, logical_time=self.settings.logical_time,
+                         send_parts=self._send_parts if self.sends_parts else None)
         self._create_topics()
 
     def _drive(self) -> None:
@@ -310,6 +311,17 @@ class NodeProcess(driver.Transport):
         for pub, topic, cls in self.publishers[(component, output)]:
             self._publish_one(component, output, frame, pub, topic, cls)
 
+    def _send_parts(self, component: str, output: str, header: bytes, parts, size: int) -> None:
+        """A large frame in pieces (``Host``): on lkbuild's own topics, serialized with one copy of them."""
+        frame = None
+        for pub, topic, cls in self.publishers[(component, output)]:
+            if topic["kind"] == "bytes":
+                pub.publish(ros2_wire.uint8_multiarray_cdr(header, *parts))
+                self.ending.sent(f"{component}.{output}")
+            else:  # a typed topic (a RosTopic of images): made from the frame, as any other
+                frame = b"".join((header, *parts)) if frame is None else frame
+                self._publish_one(component, output, frame, pub, topic, cls)
+
     def _publish_one(self, component: str, output: str, frame: bytes, pub, topic, cls) -> None:
         kind = topic["kind"]
         if kind == "bytes":
@@ -358,6 +370,7 @@ class NodeProcess(driver.Transport):
         return float(value) if kind == "float" else int(value) if kind == "int" else value
 
     _frame = staticmethod(ros2_wire.uint8_multiarray_cdr)  # codec bytes -> a serialized UInt8MultiArray
+    sends_parts = True  # a large frame reaches ``_send_parts`` in pieces (``Host``)
 
     def _receiver(self, dst: str, port: str, key: str, kind: str, type_name: str):
         host, control = self.host, self.ending
@@ -435,6 +448,7 @@ class ProfiledProcess(NodeProcess):
     """
 
     profiler = None
+    sends_parts = False  # every frame through ``_frame``, which labels it with its stamp
 
     def _profiler(self) -> profile.Profiler:
         if self.profiler is None:

@@ -18,9 +18,10 @@ _U32 = struct.Struct("<I")
 _EMPTY_LAYOUT = _CDR_LE + b"\x00" * 8
 
 
-def uint8_multiarray_cdr(payload: bytes) -> bytes:
-    """A serialized UInt8MultiArray whose data is ``payload`` (what ``serialize_message`` would give)."""
-    return b"".join((_EMPTY_LAYOUT, _U32.pack(len(payload)), payload))
+def uint8_multiarray_cdr(*pieces) -> bytes:
+    """A serialized UInt8MultiArray whose data is the ``pieces`` one after the other (what
+    ``serialize_message`` would give for their bytes joined), made with one copy of each."""
+    return b"".join((_EMPTY_LAYOUT, _U32.pack(sum(map(len, pieces))), *pieces))
 
 
 def labelled_uint8_multiarray_cdr(payload: bytes, label: str) -> bytes:

@@ -37,6 +37,11 @@ def pack(time: int, watermark: int, payload: bytes = b"", flags: int = 0) -> byt
     return HEADER.pack(VERSION, flags, time, watermark) + payload
 
 
+def header(time: int, watermark: int) -> bytes:
+    """The header of a frame whose payload follows in pieces (``Host``'s ``send_parts``)."""
+    return HEADER.pack(VERSION, 0, time, watermark)
+
+
 def watermark_frame(watermark: int) -> bytes:
     """A frame with no value: later messages on this edge have a time of at least ``watermark``."""
     return HEADER.pack(VERSION, WATERMARK_ONLY, watermark, watermark)

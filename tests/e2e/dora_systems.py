@@ -104,6 +104,22 @@ class Stats(Component):
                 "sum": int(image.sum(dtype=np.uint64)), "corner": int(image[-1, -1])}
 
 
+class Digests(Component):
+    """Writes what it receives to ``path``, a line per frame: shape, dtype and the sha256 of its bytes."""
+
+    outputs = ()
+
+    def __init__(self, node=None, path=""):
+        super().__init__("digests", node=node)
+        self.path = path
+
+    def forward(self, image):
+        import hashlib
+
+        with open(self.path, "a") as f:
+            f.write(f"{list(image.shape)} {image.dtype} {hashlib.sha256(image.tobytes()).hexdigest()}\n")
+
+
 class Crasher(Component):
     """Raises on the third message."""
 
@@ -176,6 +192,23 @@ def image_system() -> System:
     stats = Stats(node=b)
     stats(image=camera.out)
     return System(components=[camera, stats], name="images")
+
+
+def image_digest_system(path: str) -> System:
+    """1 MiB frames to another Node, nothing recorded: each frame goes out in pieces (``Host.send_parts``)."""
+    camera = Camera(node=Node("vision"))
+    digests = Digests(node=Node("compute"), path=path)
+    digests(image=camera.out)
+    return System(components=[camera, digests], name="image_digests")
+
+
+def camera_digests(count: int) -> list:
+    """What ``Digests`` writes for the camera's first ``count`` frames, made here."""
+    import hashlib
+
+    base = np.arange(1024 * 1024, dtype=np.uint32).reshape(1024, 1024)
+    return [f"[1024, 1024] uint8 {hashlib.sha256(((base * n) % 251).astype(np.uint8).tobytes()).hexdigest()}"
+            for n in range(1, count + 1)]
 
 
 def crash_system(marker: str) -> System:

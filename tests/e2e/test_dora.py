@@ -71,6 +71,15 @@ def test_a_stream_of_1_mib_images_crosses_nodes_intact(tmp_path):
     assert "'shape': [1024, 1024]" in previews
 
 
+def test_large_frames_sent_without_recording_arrive_byte_for_byte(tmp_path):
+    # without a recording, a large frame only another Node receives is written once into dora's buffer
+    path = tmp_path / "digests.txt"
+    result = dora_systems.image_digest_system(str(path)).launch(engine="dora", out=tmp_path / ".lk_build",
+                                                                iterations=12, timeout=TIMEOUT)
+    assert result.pids and not alive(result.pids)
+    assert path.read_text().splitlines() == dora_systems.camera_digests(12)
+
+
 def test_fast_mode_fires_sources_back_to_back_with_the_same_outputs(tmp_path):
     expected = run_native(dora_systems.fan_system(), tmp_path, 200)
     _, recorded = run_dora(dora_systems.fan_system(), tmp_path, 200, realtime=False)

@@ -124,6 +124,16 @@ def test_two_nodes_in_two_processes_record_what_native_records(tmp_path, ros_env
     assert result.fired["camera"] == 12 and result.fired["sink"] == 12
 
 
+def test_large_frames_sent_without_recording_arrive_byte_for_byte(tmp_path, ros_env):
+    # without a recording, a large frame only another Node receives is serialized once from its pieces
+    import dora_systems
+
+    path = tmp_path / "digests.txt"
+    dora_systems.image_digest_system(str(path)).launch(engine="ros2", out=tmp_path / "build", iterations=6,
+                                                       timeout=120)
+    assert path.read_text().splitlines() == dora_systems.camera_digests(6)
+
+
 def test_launch_file_nodes_are_what_was_started(tmp_path, ros_env):
     system = two_node_system("launched")
     result = system.launch(engine="ros2", out=tmp_path / "build", iterations=2, timeout=120)

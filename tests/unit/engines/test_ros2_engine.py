@@ -195,6 +195,19 @@ def test_codec_bytes_are_serialized_exactly_as_rclpy_serializes_uint8_multiarray
     assert isinstance(view, memoryview) and bytes(view) == data
 
 
+def test_a_frame_in_pieces_is_serialized_as_the_same_frame_joined():
+    import numpy as np
+
+    from lkbuild.runtime_stubs.lk_runtime import codec, stamp
+
+    frame = np.arange(1 << 16, dtype=np.uint16).reshape(256, 256)
+    parts, size = codec.encode_parts({"t": 3, "image": frame})
+    header = stamp.header(5, 7)
+    joined = stamp.pack(5, 7, codec.encode({"t": 3, "image": frame}))
+    assert size == len(joined) - stamp.SIZE
+    assert ros2_wire.uint8_multiarray_cdr(header, *parts) == ros2_wire.uint8_multiarray_cdr(joined)
+
+
 def test_a_truncated_message_is_a_codec_error_not_a_crash():
     from lkbuild.runtime_stubs.lk_runtime.errors import CodecError
 

@@ -170,6 +170,35 @@ def test_a_large_frame_leaves_after_the_small_frames_sent_before_it():
     assert bytes(first) == small and len(bytes(second)) == len(large) and not runner.unsent
 
 
+class RawNode(MockNode):
+    """dora's MockNode, with the writable buffer ``send_output_raw`` hands out (sent as it is when it closes)."""
+
+    def send_output_raw(self, output_id, data_length, metadata=None):
+        node, buffer = self, bytearray(data_length)
+
+        class Sample:
+            def __enter__(self):
+                return buffer
+
+            def __exit__(self, *exc):
+                node.outputs.setdefault(output_id, []).append(bytes(buffer))
+
+        return Sample()
+
+
+def test_a_large_output_only_another_node_receives_is_written_once_into_the_buffer_dora_sends():
+    runner = runner_for("a", iterations=1)
+    runner.node = node = RawNode([])
+    frame = np.arange(1 << 17, dtype=np.uint16).reshape(256, 512)  # 256 KiB: sent in pieces
+    runner.host.by_name["ticker"].forward = lambda: frame
+    runner.host.run(realtime=False)
+    (sent,) = node.outputs["ticker.out"]
+    flags, at, watermark, payload = stamp.unpack(sent)
+    assert (flags, at) == (0, 0) and bytes(payload) == codec.encode(frame)  # the frame as if made whole
+    assert np.array_equal(codec.decode(payload), frame)
+    assert runner.ending.counts()["sent"]["ticker.out"] == 1
+
+
 def test_a_batch_received_fires_the_component_once_per_frame_in_order():
     runner = runner_for("b")
     frames = [stamp.pack(i, i, codec.encode(v)) for i, v in enumerate([4, 5, 6])]
