@@ -9,6 +9,10 @@ way they start it (``dora run dataflow.yml``). Both are whole commands as a user
 alternately; each figure is the median. lkbuild's figure includes reading the system file (its
 inspection cache warm: the first, untimed, run fills it), compiling (nothing rewritten when the plan is
 unchanged), starting dora and reading the report.
+
+A third side, the floor, is what no launch that runs the user's program can go below: the system file
+run once in the launching process, ``dora run`` forked from it, and a node that imports the system file
+before doing the hand-written node's job (see ``FLOOR_LAUNCH``).
 """
 from __future__ import annotations
 
@@ -62,6 +66,39 @@ HAND_DATAFLOW = '''nodes:
     args: -u {script}
 '''
 
+# The floor: what any launch that runs the user's program where it must run cannot go below. The user's
+# system file is Python: a launch that compiles it runs it once (to read the System), and the Node's
+# process imports it again (to build the components). Everything else here is the hand-written run, with
+# `dora run` forked from the process that read the system, as lkbuild forks it.
+FLOOR_LAUNCH = '''
+import os, runpy, sys
+runpy.run_path(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    from dora_cli import py_main
+    sys.argv = ["dora", "run", sys.argv[2]]
+    py_main()
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+'''
+
+FLOOR_NODE = '''
+import runpy, sys
+runpy.run_path(sys.argv[1])
+from dora import Node
+
+node = Node()
+value = 1
+print("got", value)
+'''
+
+FLOOR_DATAFLOW = '''nodes:
+  - id: once
+    path: {python}
+    args: -u {script} {system}
+'''
+
 
 def timed(command, cwd: Path, env) -> float:
     start = time.monotonic()
@@ -83,18 +120,26 @@ def main() -> None:
         (work / "once.py").write_text(SYSTEM)
         (work / "hand_node.py").write_text(HAND_NODE)
         (work / "dataflow.yml").write_text(HAND_DATAFLOW.format(python=sys.executable, script=work / "hand_node.py"))
-        lk = [str(BIN / "lkbuild"), "launch", "once.py", "--engine", "dora", "-n", "1", "--fast"]
-        hand = [str(BIN / "dora"), "run", "dataflow.yml"]
-        timed(lk, work, env)  # fills the inspection cache and the build directory
-        timed(hand, work, env)
-        times = {"hand": [], "lk": []}
+        (work / "floor_launch.py").write_text(FLOOR_LAUNCH)
+        (work / "floor_node.py").write_text(FLOOR_NODE)
+        (work / "floor.yml").write_text(FLOOR_DATAFLOW.format(python=sys.executable, script=work / "floor_node.py",
+                                                              system=work / "once.py"))
+        commands = {
+            "hand": [str(BIN / "dora"), "run", "dataflow.yml"],
+            "lk": [str(BIN / "lkbuild"), "launch", "once.py", "--engine", "dora", "-n", "1", "--fast"],
+            "floor": [sys.executable, "floor_launch.py", "once.py", "floor.yml"],
+        }
+        for command in commands.values():
+            timed(command, work, env)  # lkbuild's fills the inspection cache and the build directory
+        times = {name: [] for name in commands}
         for i in range(args.repeat):
-            order = [("hand", hand), ("lk", lk)] if i % 2 == 0 else [("lk", lk), ("hand", hand)]
-            for name, command in order:
-                times[name].append(timed(command, work, env))
-    hand_s, lk_s = statistics.median(times["hand"]), statistics.median(times["lk"])
+            order = list(commands) if i % 2 == 0 else list(reversed(commands))
+            for name in order:
+                times[name].append(timed(commands[name], work, env))
+    hand_s, lk_s, floor_s = (statistics.median(times[name]) for name in ("hand", "lk", "floor"))
     print(f"{'figure':<44}{'hand-written':>14}{'lkbuild':>10}{'ratio':>8}   target")
     print(f"{'one-Node dora launch, -n 1 --fast (s)':<44}{hand_s:>14.3f}{lk_s:>10.3f}{lk_s / hand_s:>8.2f}   <= 1.50")
+    print(f"{'the floor: the system file run twice (s)':<44}{hand_s:>14.3f}{floor_s:>10.3f}{floor_s / hand_s:>8.2f}")
 
 
 if __name__ == "__main__":
