@@ -1,6 +1,7 @@
 """Small systems the dora e2e tests run (a plain module: dora node processes import these components)."""
 from __future__ import annotations
 
+import hashlib
 import time
 
 import numpy as np
@@ -114,8 +115,6 @@ class Digests(Component):
         self.path = path
 
     def forward(self, image):
-        import hashlib
-
         with open(self.path, "a") as f:
             f.write(f"{list(image.shape)} {image.dtype} {hashlib.sha256(image.tobytes()).hexdigest()}\n")
 
@@ -204,8 +203,6 @@ def image_digest_system(path: str) -> System:
 
 def camera_digests(count: int) -> list:
     """What ``Digests`` writes for the camera's first ``count`` frames, made here."""
-    import hashlib
-
     base = np.arange(1024 * 1024, dtype=np.uint32).reshape(1024, 1024)
     return [f"[1024, 1024] uint8 {hashlib.sha256(((base * n) % 251).astype(np.uint8).tobytes()).hexdigest()}"
             for n in range(1, count + 1)]
