@@ -24,7 +24,6 @@ between machines only as far as their clocks agree.
 """
 from __future__ import annotations
 
-import random
 import time
 from collections import deque
 from typing import Any, Dict, List, Optional, Tuple
@@ -104,7 +103,10 @@ class Samples:
         if len(self.kept) < MAX_SAMPLES:
             self.kept.append(value)
         else:
-            self._rng = self._rng or random.Random(0).random
+            if self._rng is None:
+                import random  # only once a path has more samples than it keeps
+
+                self._rng = random.Random(0).random
             at = int(self._rng() * self.count)  # a uniform reservoir (randrange costs ~2 us a call)
             if at < MAX_SAMPLES:
                 self.kept[at] = value

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from lkbuild import Component, Node, System
 from lkbuild.graph.plan import node_plan
 from lkbuild.runtime_stubs.lk_runtime import codec, stamp
-from lkbuild.runtime_stubs.lk_runtime.host import Host, tick_hz
+from lkbuild.runtime_stubs.lk_runtime.host import Host, period_ticks, rate_parts, tick_hz
 
 
 class Ticks(Component):
@@ -115,6 +115,15 @@ def test_a_filtered_message_still_moves_the_watermark_on():
     # values at 0 (1) and 2 periods (3); the evens only say "nothing before the next firing"
     assert odd_frames == [(0, 0, period), (stamp.WATERMARK_ONLY, 2 * period, 2 * period),
                           (0, 2 * period, 3 * period), (stamp.WATERMARK_ONLY, stamp.NEVER, stamp.NEVER)]
+
+
+def test_a_rate_is_the_same_fraction_whether_it_is_whole_or_not():
+    from fractions import Fraction
+
+    for rate in (10, 10.0, 1e6, 2.5, 7.8737, 52.39, 1 / 3):
+        exact = Fraction(rate).limit_denominator(10 ** 6)
+        assert rate_parts(rate) == (exact.numerator, exact.denominator), rate
+    assert period_ticks(30.0, 210) == 7 and period_ticks(2.5, 10) == 4
 
 
 def test_the_clock_counts_whole_ticks_of_a_common_multiple_of_the_rates():
