@@ -82,7 +82,8 @@ if pid == 0:
     py_main()
     os._exit(0)
 _, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status))
+sys.stdout.flush()
+os._exit(os.waitstatus_to_exitcode(status))  # as the lkbuild command exits (lkbuild.cli.run)
 '''
 
 # What a launch that skipped the compiler would cost at best, were the System it loaded known to be the one
@@ -110,6 +111,8 @@ run = max(set((root / "out").iterdir()) - before, key=lambda p: p.stat().st_mtim
 for line in (run / "log_local.jsonl").read_text().splitlines():
     if "LK_SUMMARY" in line:
         print(json.loads(line)["msg"])
+sys.stdout.flush()
+os._exit(0)  # as the lkbuild command exits (lkbuild.cli.run)
 '''
 
 FLOOR_NODE = '''

@@ -74,11 +74,12 @@ def show_profile(out_dir, since: float) -> None:
 
 def refuse_options(engine: str, spec, options) -> None:
     """What the engine would refuse once started, refused before anything is compiled or run."""
-    from ..engines.native import refuse_stand_ins
     from ..engines.run import LaunchOptions
 
     LaunchOptions.of(engine, **options)
     if engine == "native":
+        from ..engines.native import refuse_stand_ins
+
         refuse_stand_ins(spec)
     if options.get("coordinator_addr") and engine == "dora":
         from ..tools.dora import Coordinator

@@ -46,8 +46,6 @@ class Engine(ABC):
     def launch_spec(self, system):
         """The IR a launch runs: the system's, or with ``system=None`` the one compiled into ``out_dir``."""
         if system is None:
-            from .native import read_system_json
-
             return read_system_json(self.out_dir / "system.json")
         return self.checked_spec(system)
 
@@ -73,3 +71,23 @@ def as_spec(system):
     if isinstance(system, SystemSpec):
         return system
     return system.spec()
+
+
+def write_system_json(out_dir: Path, spec) -> Path:
+    """Claim the build directory for ``spec`` (``output.claim_build_dir``), then write the IR into it."""
+    from ..output import claim_build_dir, write_generated
+
+    claim_build_dir(out_dir, os.getcwd(), spec)
+    write_generated(out_dir, {"system.json": spec.to_json().encode()})
+    return Path(out_dir) / "system.json"
+
+
+def read_system_json(path):
+    """The IR a compile wrote (``SystemSpec``)."""
+    from ..errors import ConfigError
+    from ..graph import SystemSpec
+
+    try:
+        return SystemSpec.from_json(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}. Run `lkbuild compile` first.") from None

@@ -33,10 +33,9 @@ from ..tools.shm import ShmTracker
 from ..tools.signals import stop_requests
 from ..tools.supervise import STOP_GRACE_S, Outcome, Supervisor
 from . import profile
-from .base import Engine
+from .base import Engine, write_system_json
 from .dora_report import (components_on, ended_without_report, failed_nodes, machine_lost, not_ready, starting, still_in_setup,
                           timed_out)
-from .native import write_system_json
 from .report import Report
 from .run import LaunchOptions, RunResult
 

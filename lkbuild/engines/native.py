@@ -10,7 +10,6 @@ and SIGHUP stop a run as Ctrl-C does.
 """
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -18,37 +17,21 @@ from pathlib import Path
 from typing import List, Optional
 
 from ..errors import ComponentError, ComponentStalledError, ConfigError
-from ..graph import SystemSpec
 from ..graph.plan import node_plan
 from .. import recording
-from ..output import claim_build_dir, write_generated
 from ..runtime_stubs.lk_runtime import build, host, logs, record
 from ..runtime_stubs.lk_runtime.profile import Profiler
 from ..runtime_stubs.lk_runtime.errors import ComponentFailure
 from ..tools.logs import LiveLog
 from ..tools.signals import stop_requests
 from . import profile
-from .base import Engine
+from .base import Engine, write_system_json
 from .run import LaunchOptions, RunResult
 
 
 # s a run may take past its duration (to drain and tear down), or after Ctrl-C, before it is abandoned
 STOP_GRACE_S = 5.0
 POLL_S = 0.05
-
-
-def write_system_json(out_dir: Path, spec: SystemSpec) -> Path:
-    """Claim the build directory for ``spec`` (``output.claim_build_dir``), then write the IR into it."""
-    claim_build_dir(out_dir, os.getcwd(), spec)
-    write_generated(out_dir, {"system.json": spec.to_json().encode()})
-    return Path(out_dir) / "system.json"
-
-
-def read_system_json(path) -> SystemSpec:
-    try:
-        return SystemSpec.from_json(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}. Run `lkbuild compile` first.") from None
 
 
 def refuse_stand_ins(system) -> None:

@@ -24,8 +24,7 @@ from ..tools.ros2 import Ros2Cli, Workspace, remove_stale_shm, shm_files, worksp
 from ..tools.logs import Follow, LiveLog
 from ..tools.signals import stop_requests
 from . import profile
-from .base import Engine
-from .native import write_system_json
+from .base import Engine, write_system_json
 from .report import Report
 from .run import LaunchOptions, RunResult
 
